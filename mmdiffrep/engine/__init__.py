@@ -1,0 +1,1 @@
+"""mmdiffrep engine components: hooks and training-loop pieces (``mmdiffrep.registry.HOOKS``)."""

@@ -1,0 +1,1 @@
+"""mmdiffrep models: backbones, necks, algorithms, losses (registered in ``mmdiffrep.registry``)."""

@@ -1,0 +1,72 @@
+"""Config helpers shared by the tools: default work dirs and a data pre-flight check."""
+import os.path as osp
+import re
+from typing import Iterator, Tuple
+
+from mmengine.config import Config
+
+
+def default_work_dir(config_path: str) -> str:
+    """``./work_dirs/{config name}``, the OpenMMLab default."""
+    return osp.join('./work_dirs', osp.splitext(osp.basename(config_path))[0])
+
+
+def _datasets(dataset_cfg) -> Iterator[dict]:
+    """The leaf dataset configs of a (possibly wrapped or concatenated) dataset config."""
+    if dataset_cfg is None:
+        return
+    if isinstance(dataset_cfg, (list, tuple)):
+        for d in dataset_cfg:
+            yield from _datasets(d)
+        return
+    if 'dataset' in dataset_cfg:
+        yield from _datasets(dataset_cfg['dataset'])
+    elif 'datasets' in dataset_cfg:
+        yield from _datasets(dataset_cfg['datasets'])
+    else:
+        yield dataset_cfg
+
+
+def _shapes_hint(root: str) -> str:
+    match = re.search(r'shapes(\d+)', osp.basename(osp.normpath(root)))
+    if match is None:
+        return ''
+    return (f' Generate it with: python tools/dataset_converters/shapes.py {root} '
+            f'--size {match.group(1)}')
+
+
+def _paths(cfg: Config) -> Iterator[Tuple[str, str, str]]:
+    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        loader_cfg = cfg.get(loader)
+        if not loader_cfg:
+            continue
+        for ds in _datasets(loader_cfg.get('dataset')):
+            root = ds.get('data_root', '') or ''
+            if root:
+                yield loader, 'data_root', root
+            ann = ds.get('ann_file', '') or ''
+            if ann and not ann.startswith(('http://', 'https://', 's3://')):
+                yield loader, 'ann_file', ann if osp.isabs(ann) else osp.join(root, ann)
+
+
+def check_data_roots(cfg: Config) -> None:
+    """Raise ``FileNotFoundError`` naming the loader, the key and the missing path when a
+    dataloader points at data that is not there (instead of a deep traceback later)."""
+    for loader, key, path in _paths(cfg):
+        if not osp.exists(path):
+            root = path if key == 'data_root' else osp.dirname(osp.dirname(path))
+            raise FileNotFoundError(
+                f'{loader}.dataset.{key}: {path!r} does not exist.{_shapes_hint(root)}')
+
+
+def cpu_friendly_dist_backend(cfg: Config) -> None:
+    """OpenMMLab runtimes default to ``nccl``, which needs GPUs; on a machine without CUDA a
+    distributed launch falls back to ``gloo`` so ``torchrun`` works on the CPU too."""
+    import torch
+    if cfg.get('launcher', 'none') == 'none' or torch.cuda.is_available():
+        return
+    env_cfg = cfg.setdefault('env_cfg', {})
+    dist_cfg = env_cfg.setdefault('dist_cfg', {})
+    if dist_cfg.get('backend', 'nccl') == 'nccl':
+        print('No CUDA device: using the gloo backend for distributed training.')
+        dist_cfg['backend'] = 'gloo'
