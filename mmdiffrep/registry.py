@@ -52,6 +52,14 @@ from mmengine.registry import Registry, build_from_cfg, build_model_from_cfg
 SCOPE = 'mmdiffrep'
 
 
+class UnknownTypeError(KeyError):
+    """``KeyError`` for an unregistered type, printed as plain text (``KeyError`` quotes and
+    escapes its message, which becomes unreadable once mmengine wraps it)."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ''
+
+
 class MMDiffRepRegistry(Registry):
     """A :class:`~mmengine.registry.Registry` whose failed look-ups raise a clear ``KeyError``.
 
@@ -63,7 +71,7 @@ class MMDiffRepRegistry(Registry):
     def get(self, key: str) -> Any:
         obj = super().get(key)
         if obj is None and isinstance(key, str) and '.' not in key:
-            raise KeyError(self._unknown_message(key))
+            raise UnknownTypeError(self._unknown_message(key))
         return obj
 
     def _unknown_message(self, key: str) -> str:

@@ -116,4 +116,4 @@ assert 'mmdiffrep.registry' in sys.modules
     out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True,
                          timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
-    assert "KEYERROR \"'NoSuchBackbone' is not registered in mmdiffrep's 'model'" in out.stdout
+    assert "KEYERROR 'NoSuchBackbone' is not registered in mmdiffrep's 'model'" in out.stdout

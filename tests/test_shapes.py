@@ -42,24 +42,37 @@ def test_split_independent_of_other_sizes():
     assert not np.array_equal(a.image, render_sample(0, 'test', 7, 32).image)
 
 
+def _coverage(poly, size, sub=8):
+    """Fraction of each pixel's area (pixel centres at integers) inside ``poly``, by
+    supersampling: an independent way to rasterise the drawn geometry."""
+    offs = (np.arange(sub) + 0.5) / sub - 0.5
+    yy, xx = np.mgrid[0:size, 0:size]
+    pts = np.stack([(xx[..., None, None] + offs[None, :]).repeat(sub, -2),
+                    (yy[..., None, None] + offs[:, None]).repeat(sub, -1)], -1)
+    inside = Path(poly).contains_points(pts.reshape(-1, 2)).reshape(size, size, sub * sub)
+    return inside.mean(-1)
+
+
 @pytest.mark.parametrize('size', [32, 64])
 def test_masks_and_keypoints_match_the_geometry(size):
-    """Re-rasterise the drawn polygons with matplotlib (pixel centres) and compare."""
-    yy, xx = np.mgrid[0:size, 0:size]
-    centres = np.stack([xx.ravel(), yy.ravel()], 1)
-    ious, labels = [], set()
-    for i in range(40):
+    """Re-rasterise the drawn polygons by area coverage and compare with the label maps."""
+    labels = set()
+    for i in range(30):
         s = render_sample(1, 'train', i, size)
         labels.add(s.label)
         assert s.image.shape == (size, size, 3) and s.mask.shape == (size, size)
-        expect = np.zeros(size * size, np.uint8)
-        for cat, poly in s.polygons:  # drawn in this order, later ones on top
-            expect[Path(poly).contains_points(centres)] = cat + 1
-        expect = expect.reshape(size, size)
+        # painter's order: later polygons on top; a pixel is "sure" when its coverage by the
+        # top-most polygon touching it is below 0.25 or above 0.75
+        expect = np.zeros((size, size), np.uint8)
+        unsure = np.zeros((size, size), bool)
+        for cat, poly in s.polygons:
+            cov = _coverage(poly, size)
+            expect[cov > 0.5] = cat + 1
+            unsure[(cov > 0.25) & (cov < 0.75)] = True
+            unsure[cov >= 0.75] = False
+        assert np.array_equal(s.mask[~unsure], expect[~unsure])
+        assert unsure.mean() < 0.25
         main = s.mask == s.label + 1
-        inter = (main & (expect == s.label + 1)).sum()
-        union = (main | (expect == s.label + 1)).sum()
-        ious.append(inter / union)
         # the label is the main shape's category and it is visible
         assert main.sum() > 0.04 * size * size
         # keypoints: centre and extreme vertices of the main polygon
@@ -70,21 +83,20 @@ def test_masks_and_keypoints_match_the_geometry(size):
                 assert x == 0 and y == 0
                 continue
             assert 0 <= round(x) < size and 0 <= round(y) < size
-            if v == 2:  # visible: on the main shape (within a pixel of its mask)
+            if v == 2:  # visible: on the main shape (a sharp tip is sub-pixel: 2 px)
                 y0, x0 = int(round(y)), int(round(x))
-                window = main[max(0, y0 - 1):y0 + 2, max(0, x0 - 1):x0 + 2]
+                window = main[max(0, y0 - 2):y0 + 3, max(0, x0 - 2):x0 + 3]
                 assert window.any(), (i, KEYPOINT_NAMES[k])
         named = dict(zip(KEYPOINT_NAMES, kpts))
         if named['top'][2] > 0:
             assert named['top'][1] == pytest.approx(main_poly[:, 1].min())
         if named['left'][2] > 0:
             assert named['left'][0] == pytest.approx(main_poly[:, 0].min())
-        # bbox covers the main mask
+        # bbox covers the main shape (amodal, i.e. with its occluded parts)
         x, y, w, h = s.bbox
-        ys, xs = np.nonzero(main)
+        ys, xs = np.nonzero(_coverage(main_poly, size) > 0)
         assert xs.min() >= np.floor(x) - 1 and xs.max() <= np.ceil(x + w) + 1
         assert ys.min() >= np.floor(y) - 1 and ys.max() <= np.ceil(y + h) + 1
-    assert np.mean(ious) > 0.9
     assert len(labels) >= 5
 
 
@@ -190,10 +202,9 @@ def test_mmpose_coco_dataset_and_metric(repo_root, shapes_root, tmp_path):
         metric.process([], [dict(
             id=info['id'], img_id=info['img_id'], category_id=1, ori_shape=(32, 32),
             raw_ann_info=info['raw_ann_info'],
-            gt_instances=dict(bbox_scales=info['bbox_scale'], bbox_scores=np.ones(1),
-                              areas=np.array([info['area']])),
+            gt_instances=dict(),
             pred_instances=dict(keypoints=info['keypoints'],
                                 keypoint_scores=np.ones((1, 5), np.float32),
                                 bbox_scores=np.ones(1)))])
     res = metric.compute_metrics(metric.results)
-    assert res['coco/AP'] == pytest.approx(1.0)
+    assert res['AP'] == pytest.approx(1.0)

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
+from matplotlib.path import Path
 from PIL import Image, ImageDraw
 
 #: Shape categories; segmentation label / COCO ``shape_category`` of ``CLASSES[i]`` is ``i + 1``.
@@ -100,10 +101,23 @@ def shape_keypoints(polygon: np.ndarray, center: Sequence[float]) -> np.ndarray:
     ])
 
 
+def _covers(polygon: np.ndarray, point: np.ndarray, margin: float) -> bool:
+    """Whether ``point`` lies inside ``polygon`` or within ``margin`` px of its outline."""
+    a, b = polygon, np.roll(polygon, -1, 0)
+    ab, ap = b - a, point - a
+    t = np.clip((ap * ab).sum(1) / (ab * ab).sum(1), 0, 1)
+    if np.min(np.linalg.norm(a + t[:, None] * ab - point, axis=1)) <= margin:
+        return True
+    crosses = (a[:, 1] > point[1]) != (b[:, 1] > point[1])
+    x_at = a[:, 0] + (point[1] - a[:, 1]) * ab[:, 0] / np.where(ab[:, 1] == 0, 1, ab[:, 1])
+    return bool(np.sum(crosses & (x_at > point[0])) % 2)
+
+
 def _rasterise(polygon: np.ndarray, size: int) -> np.ndarray:
-    canvas = Image.new('L', (size, size), 0)
-    ImageDraw.Draw(canvas).polygon([tuple(p) for p in polygon.tolist()], fill=1)
-    return np.asarray(canvas, dtype=bool)
+    """Pixels whose centre (integer coordinates, as in cv2 / mmpose) lies inside ``polygon``."""
+    yy, xx = np.mgrid[0:size, 0:size]
+    centres = np.stack([xx.ravel(), yy.ravel()], 1)
+    return Path(polygon).contains_points(centres).reshape(size, size)
 
 
 def _background(rng: np.random.Generator, size: int) -> np.ndarray:
@@ -161,6 +175,7 @@ def render_sample(seed: int, split: str, index: int, size: int = 32) -> ShapesSa
     polygons = [(label, main_poly)]
 
     occluded = np.zeros((size, size), bool)
+    distractors = []
     for _ in range(int(rng.choice(3, p=[0.3, 0.45, 0.25]))):
         cat = int(rng.integers(len(CLASSES)))
         r = rng.uniform(0.1, 0.18) * size
@@ -177,6 +192,7 @@ def render_sample(seed: int, split: str, index: int, size: int = 32) -> ShapesSa
         mask[area] = cat + 1
         img[area] = d_colour
         polygons.append((cat, poly))
+        distractors.append(poly)
 
     img = img + rng.normal(0, rng.uniform(0.02, 0.06), img.shape)
     image = (np.clip(img, 0, 1) * 255 + 0.5).astype(np.uint8)
@@ -185,7 +201,9 @@ def render_sample(seed: int, split: str, index: int, size: int = 32) -> ShapesSa
     for k, (x, y) in enumerate(shape_keypoints(main_poly, center)):
         xi, yi = int(round(x)), int(round(y))
         if 0 <= xi < size and 0 <= yi < size:
-            kpts[k] = (x, y, 1 if occluded[yi, xi] else 2)
+            # occluded: under a distractor or within a pixel of its outline
+            hidden = any(_covers(p, np.array([x, y]), 1.0) for p in distractors)
+            kpts[k] = (x, y, 1 if hidden else 2)
     x0, y0 = np.clip(main_poly.min(0), 0, size - 1)
     x1, y1 = np.clip(main_poly.max(0), 0, size - 1)
     return ShapesSample(image, mask, label, kpts, (float(x0), float(y0), float(x1 - x0),
