@@ -13,7 +13,7 @@ import pytest
 import torch
 
 CLS = 'configs/baselines/cls_resnet18-cifar_1xb64-30e_shapes-32x32.py'
-SEG = 'configs/baselines/semfpn_resnet18-cifar_1xb32-2k_shapes-32x32.py'
+SEG = 'configs/baselines/semfpn_resnet18-cifar_1xb32-1k_shapes-32x32.py'
 KPT = 'configs/baselines/td-hm_resnet18-cifar_1xb64-30e_shapes-32x32.py'
 
 
@@ -82,7 +82,8 @@ def test_kill_and_resume_continues_from_checkpoint(tmp_path, repo_root, shapes_r
     last = open(osp.join(work, 'last_checkpoint')).read().strip()
     epoch = ckpt_meta(last)['epoch']
     iters_per_epoch = 96 // 16
-    assert 2 <= epoch < 40 and ckpt_meta(last)['iter'] == epoch * iters_per_epoch
+    # the kill may land between writing epoch_2.pth and updating last_checkpoint
+    assert 1 <= epoch < 40 and ckpt_meta(last)["iter"] == epoch * iters_per_epoch
 
     log = run_tool(['tools/train.py', cfg, '--work-dir', work, '--resume', '--cfg-options',
                     f'train_cfg.max_epochs={epoch + 1}'], subprocess_env, repo_root)

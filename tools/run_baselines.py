@@ -18,7 +18,7 @@ ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 BASELINES = {
     'cls': ('mmpretrain', 'configs/baselines/cls_resnet18-cifar_1xb64-30e_shapes-32x32.py',
             'accuracy/top1', 'top-1 acc (%)'),
-    'seg': ('mmseg', 'configs/baselines/semfpn_resnet18-cifar_1xb32-2k_shapes-32x32.py', 'mIoU',
+    'seg': ('mmseg', 'configs/baselines/semfpn_resnet18-cifar_1xb32-1k_shapes-32x32.py', 'mIoU',
             'mIoU (%)'),
     'kpt': ('mmpose', 'configs/baselines/td-hm_resnet18-cifar_1xb64-30e_shapes-32x32.py',
             'coco/AP', 'AP'),

@@ -19,9 +19,8 @@ model = dict(
 optim_wrapper = dict(
     optimizer=dict(type='SGD', lr=0.1, momentum=0.9, weight_decay=5e-4, nesterov=True))
 param_scheduler = [
-    dict(type='LinearLR', start_factor=0.1, by_epoch=True, begin=0, end=1,
-         convert_to_iter_based=True),
-    dict(type='CosineAnnealingLR', by_epoch=True, begin=1, T_max=29, convert_to_iter_based=True),
+    dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=30),
+    dict(type='CosineAnnealingLR', by_epoch=True, begin=0, T_max=30, convert_to_iter_based=True),
 ]
 train_cfg = dict(by_epoch=True, max_epochs=30, val_interval=5)
 val_cfg = dict()

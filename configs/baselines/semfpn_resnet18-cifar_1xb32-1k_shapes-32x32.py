@@ -37,16 +37,16 @@ optim_wrapper = dict(
     optimizer=dict(type='SGD', lr=0.05, momentum=0.9, weight_decay=5e-4))
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=100),
-    dict(type='PolyLR', eta_min=1e-4, power=0.9, begin=100, end=2000, by_epoch=False),
+    dict(type='PolyLR', eta_min=1e-4, power=0.9, begin=100, end=1000, by_epoch=False),
 ]
-train_cfg = dict(type='IterBasedTrainLoop', max_iters=2000, val_interval=500)
+train_cfg = dict(type='IterBasedTrainLoop', max_iters=1000, val_interval=250)
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
 default_hooks = dict(
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=20, log_metric_by_epoch=False),
     param_scheduler=dict(type='ParamSchedulerHook'),
-    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=500, max_keep_ckpts=2),
+    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=250, max_keep_ckpts=2),
     sampler_seed=dict(type='DistSamplerSeedHook'),
     visualization=dict(type='SegVisualizationHook'))
 env_cfg = dict(cudnn_benchmark=False)

@@ -1,0 +1,77 @@
+"""Regression tests for the stack fixes in mmdiffrep.utils.compat."""
+import os
+import pickle
+
+import numpy as np
+import pytest
+import torch
+
+import mmdiffrep  # noqa: F401  (applies the fixes)
+
+
+def test_mmengine_message_hub_and_numpy_load_with_weights_only(tmp_path):
+    from mmengine.logging import HistoryBuffer, MessageHub
+    hub = MessageHub.get_instance('compat-test')
+    for v in (1.0, 3.0, 2.0):
+        hub.update_scalar('train/loss', v)
+    hub.update_info('iter', 7)
+    ckpt = dict(message_hub=hub.state_dict(), meta=dict(
+        epoch=np.int64(3), sigmas=np.array([0.05, 0.1], np.float32), seed=np.float64(0.5)))
+    path = tmp_path / 'ckpt.pth'
+    torch.save(ckpt, path)
+    loaded = torch.load(path, map_location='cpu')  # torch's default: weights_only=True
+    buf = loaded['message_hub']['log_scalars']['train/loss']
+    assert isinstance(buf, HistoryBuffer)
+    assert buf.mean() == pytest.approx(2.0) and buf.max() == 3.0 and buf.current() == 2.0
+    assert loaded['message_hub']['runtime_info']['iter'] == 7
+    np.testing.assert_array_equal(loaded['meta']['sigmas'], ckpt['meta']['sigmas'])
+    assert loaded['meta']['epoch'] == 3
+
+
+class _Gadget:
+    """Pickles as getattr(HistoryBuffer, '__init__')(...): not one of the allowed look-ups."""
+
+    def __reduce__(self):
+        from mmengine.logging import HistoryBuffer
+        return getattr, (HistoryBuffer, '__init__')
+
+
+class _Shell:
+
+    def __reduce__(self):
+        return os.system, ('echo pwned',)
+
+
+@pytest.mark.parametrize('payload,match', [(_Gadget(), 'refuses getattr'),
+                                           (_Shell(), 'system')])
+def test_other_globals_stay_refused(tmp_path, payload, match):
+    path = tmp_path / 'evil.pth'
+    torch.save({'x': payload}, path)
+    with pytest.raises(pickle.UnpicklingError, match=match):
+        torch.load(path, map_location='cpu')
+
+
+def test_mmpose_visualizer_draws_under_numpy2(repo_root):
+    """PoseLocalVisualizer (OpenCV backend) draws keypoints given as lists and boxes."""
+    from mmengine.config import Config
+    from mmengine.structures import InstanceData
+    from mmpose.datasets.datasets.utils import parse_pose_metainfo
+    from mmpose.structures import PoseDataSample
+    from mmpose.visualization import PoseLocalVisualizer
+    cfg = Config.fromfile(os.path.join(repo_root, 'configs/_base_/datasets/shapes32_kpt.py'))
+    vis = PoseLocalVisualizer(name='compat-test', radius=2, line_width=1)
+    vis.set_dataset_meta(parse_pose_metainfo(cfg.shapes_metainfo.to_dict()))
+    pred = InstanceData()
+    # a list (not an array): np.array(list, copy=False) raises under NumPy 2
+    pred.keypoints = [[[3.0, 4.0], [10.0, 12.0], [20.0, 5.0], [25.0, 25.0], [5.0, 28.0]]]
+    pred.keypoints_visible = np.ones((1, 5))
+    gt = InstanceData()
+    gt.keypoints = np.array(pred.keypoints)
+    gt.keypoints_visible = np.ones((1, 5))
+    gt.bboxes = np.array([[2.0, 2.0, 28.0, 29.0]])
+    sample = PoseDataSample(pred_instances=pred, gt_instances=gt)
+    image = np.zeros((32, 32, 3), np.uint8)
+    out = vis.add_datasample('x', image, sample, draw_gt=True, draw_bbox=True, show=False)
+    assert out.shape == (32, 64, 3)  # gt and prediction side by side
+    # the keypoint at (10, 12) was drawn in the prediction half (right), in its colour
+    assert out[12, 32 + 10].any() and not out[31, 32 + 31].any()
