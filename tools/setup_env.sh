@@ -35,6 +35,11 @@ if [[ -f "$STAMP" && "$(cat "$STAMP")" == "$want" ]] \
     exit 0
 fi
 
+if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))'; then
+    echo "setup_env: $PYTHON is $("$PYTHON" --version 2>&1); the pinned stack (torch 2.14.1," \
+         "mmcv 2.1.0 built from source) is verified on Python 3.11. Set PYTHON=python3.11." >&2
+    exit 1
+fi
 if [[ ! -x "$VENV/bin/python" ]]; then
     log "creating virtual environment $VENV"
     "$PYTHON" -m venv "$VENV"
