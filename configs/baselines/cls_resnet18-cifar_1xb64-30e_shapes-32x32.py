@@ -16,8 +16,9 @@ model = dict(
         loss=dict(type='CrossEntropyLoss', loss_weight=1.0),
         topk=(1, )))
 
-optim_wrapper = dict(
-    optimizer=dict(type='SGD', lr=0.1, momentum=0.9, weight_decay=5e-4, nesterov=True))
+# AdamW: 36% val top-1 after 30 epochs vs 30% for SGD(0.1) and 23% for SGD(0.02) (seed 0);
+# with ~1k iterations from scratch the optimiser matters more than on full CIFAR schedules.
+optim_wrapper = dict(optimizer=dict(type='AdamW', lr=2e-3, weight_decay=0.05))
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=30),
     dict(type='CosineAnnealingLR', by_epoch=True, begin=0, T_max=30, convert_to_iter_based=True),

@@ -1,1 +1,2 @@
 """mmdiffrep models: backbones, necks, algorithms, losses (registered in ``mmdiffrep.registry``)."""
+from .backbones import *  # noqa: F401,F403

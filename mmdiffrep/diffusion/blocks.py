@@ -1,0 +1,149 @@
+"""Readable names for the blocks of a diffusers U-Net, and reading their outputs with hooks.
+
+Names (for ``UNet2DModel`` and ``UNet2DConditionModel`` alike):
+
+* ``conv_in``; ``down.{i}``; ``mid``; ``up.{i}`` (the up block's output, i.e. *after* its
+  upsampler) and ``up.{i}.pre`` (its last resnet/attention, i.e. *before* the upsampler);
+* any sub-module of a block: ``down.{i}.resnets.{j}``, ``down.{i}.attentions.{j}``,
+  ``down.{i}.downsamplers.0``, ``mid.resnets.{j}``, ``mid.attentions.{j}``,
+  ``up.{i}.resnets.{j}``, ``up.{i}.attentions.{j}``, ``up.{i}.upsamplers.0``.
+
+The forward of a diffusers U-Net is a plain loop over these modules, so a forward hook on a
+module sees exactly the activation the U-Net passes on (for down blocks: the first element of
+the returned tuple; for transformer blocks: their ``sample``).
+"""
+import re
+from typing import Dict, List, Tuple
+
+import torch
+import torch.nn as nn
+
+_PREFIXES = {'down': 'down_blocks', 'up': 'up_blocks', 'mid': 'mid_block'}
+_SUB_BLOCKS = ('resnets', 'attentions', 'downsamplers', 'upsamplers')
+
+
+def _as_tensor(output) -> torch.Tensor:
+    """The activation a block passes on, whatever its return type."""
+    if isinstance(output, torch.Tensor):
+        return output
+    if isinstance(output, (tuple, list)):
+        return _as_tensor(output[0])
+    sample = getattr(output, 'sample', None)
+    if isinstance(sample, torch.Tensor):
+        return sample
+    raise TypeError(f'cannot read a tensor from a block output of type {type(output)}')
+
+
+def block_names(unet: nn.Module) -> List[str]:
+    """All valid block names of ``unet`` (in registration order, not execution order)."""
+    names = ['conv_in']
+    for i, block in enumerate(unet.down_blocks):
+        names.append(f'down.{i}')
+        names += [f'down.{i}.{sub}.{j}' for sub in _SUB_BLOCKS
+                  for j in range(len(getattr(block, sub, None) or []))]
+    if getattr(unet, 'mid_block', None) is not None:
+        names.append('mid')
+        names += [f'mid.{sub}.{j}' for sub in _SUB_BLOCKS
+                  for j in range(len(getattr(unet.mid_block, sub, None) or []))]
+    for i, block in enumerate(unet.up_blocks):
+        names += [f'up.{i}', f'up.{i}.pre']
+        names += [f'up.{i}.{sub}.{j}' for sub in _SUB_BLOCKS
+                  for j in range(len(getattr(block, sub, None) or []))]
+    return names
+
+
+def resolve_block(unet: nn.Module, name: str) -> Tuple[str, nn.Module]:
+    """Map a readable block name to ``(module path in the U-Net, module)``.
+
+    Raises:
+        KeyError: for an unknown name, listing the valid names of this U-Net.
+    """
+    valid = block_names(unet)
+    if name not in valid:
+        raise KeyError(f'unknown U-Net block {name!r}; valid names for this '
+                       f'{type(unet).__name__}: {valid}')
+    if name == 'conv_in':
+        return 'conv_in', unet.conv_in
+    match = re.fullmatch(r'(down|up)\.(\d+)\.pre', name)
+    if match:  # the last resnet / attention before the upsampler
+        i = int(match.group(2))
+        block = unet.up_blocks[i]
+        attentions = getattr(block, 'attentions', None)
+        sub = 'attentions' if attentions is not None and len(attentions) else 'resnets'
+        j = len(getattr(block, sub)) - 1
+        path = f'up_blocks.{i}.{sub}.{j}'
+    else:
+        parts = name.split('.')
+        path = '.'.join([_PREFIXES[parts[0]]] + parts[1:])
+    return path, unet.get_submodule(path)
+
+
+class StopForward(Exception):
+    """Raised by the hook of the last needed block to end the U-Net forward early."""
+
+
+class BlockRecorder:
+    """Forward hooks that store the outputs of named blocks; optionally stop the forward.
+
+    Example:
+        >>> recorder = BlockRecorder(unet, ['down.1', 'up.1.pre'])  # doctest: +SKIP
+        >>> with recorder:  # doctest: +SKIP
+        ...     feats = recorder.run(lambda: unet(x, t))  # {'down.1': ..., 'up.1.pre': ...}
+    """
+
+    def __init__(self, unet: nn.Module, names: List[str], stop_after: str = None):
+        self.unet = unet
+        self.names = list(dict.fromkeys(names))
+        self.modules = {n: resolve_block(unet, n)[1] for n in self.names}
+        self.stop_after = stop_after
+        self.outputs: Dict[str, torch.Tensor] = {}
+        self._handles = []
+
+    def _hook(self, name):
+
+        def hook(module, args, output):
+            self.outputs[name] = _as_tensor(output)
+            if name == self.stop_after:
+                raise StopForward
+
+        return hook
+
+    def __enter__(self):
+        for name, module in self.modules.items():
+            self._handles.append(module.register_forward_hook(self._hook(name)))
+        return self
+
+    def __exit__(self, *exc):
+        for handle in self._handles:
+            handle.remove()
+        self._handles = []
+        return False
+
+    def run(self, forward) -> Dict[str, torch.Tensor]:
+        """Call ``forward()`` and return the recorded outputs (stopping early if asked)."""
+        self.outputs = {}
+        try:
+            forward()
+        except StopForward:
+            pass
+        missing = [n for n in self.names if n not in self.outputs]
+        if missing:
+            raise RuntimeError(f'blocks {missing} did not run in the U-Net forward')
+        return dict(self.outputs)
+
+
+def execution_order(unet: nn.Module, names: List[str], forward) -> List[str]:
+    """Names sorted by when their outputs are produced in ``forward()`` (a dry run)."""
+    order = []
+    handles = []
+    for name in dict.fromkeys(names):
+        module = resolve_block(unet, name)[1]
+        handles.append(module.register_forward_hook(
+            lambda m, a, o, name=name: order.append(name) if name not in order else None))
+    try:
+        with torch.no_grad():
+            forward()
+    finally:
+        for h in handles:
+            h.remove()
+    return order

@@ -1,0 +1,151 @@
+"""The core operation of mmdiffrep: a diffusers U-Net, an image, timesteps and a noise rule ->
+the activations of named blocks.
+
+The backbone, RepFusion's teacher and the analysis tools all call :class:`UNetFeatureExtractor`.
+It runs every (timestep x noise draw) as ONE batched U-Net forward with a per-sample timestep
+tensor, and stops the forward right after the last requested block.
+"""
+from typing import Callable, Dict, List, Optional, Sequence, Union
+
+import torch
+import torch.nn as nn
+
+from .blocks import BlockRecorder, execution_order, resolve_block
+
+NOISE_MODES = ('none', 'fixed', 'random')
+
+
+def size_divisor(unet: nn.Module) -> int:
+    """The multiple H and W must have: 2 ** (number of down blocks with a downsampler)."""
+    n = sum(1 for b in unet.down_blocks if getattr(b, 'downsamplers', None))
+    return 2**n
+
+
+class UNetFeatureExtractor:
+    """Read block features of a diffusers U-Net at given timesteps.
+
+    Args:
+        unet: a ``UNet2DModel`` or ``UNet2DConditionModel``.
+        blocks: block names (see :mod:`mmdiffrep.diffusion.blocks`), in the order wanted.
+        timesteps: one or more integer timesteps in ``[0, num_train_timesteps)``.
+        scheduler: the diffusers scheduler whose ``add_noise`` defines ``x_t``.
+        noise: ``'none'`` (the clean input with the timestep embedding, as RepFusion's code),
+            ``'fixed'`` (noise from a seeded generator: identical on every call, process, rank
+            and after save/load; shared by the images of a batch, as DDPM-Seg) or ``'random'``
+            (fresh noise per call and image, as DDAE).
+        ensemble: number of noise draws whose features are averaged (DIFT); must be 1 for
+            ``noise='none'``.
+        noise_seed: seed of the ``'fixed'`` noise.
+        early_exit: stop the forward after the last requested block.
+        condition_fn: for ``UNet2DConditionModel``, a callable ``batch_size -> dict`` of extra
+            forward kwargs (``encoder_hidden_states`` ...). For ``UNet2DModel`` it may give
+            ``class_labels``.
+
+    Not an ``nn.Module``: it holds a plain reference to ``unet``, whose owner (a backbone, a
+    distillation teacher) decides whether the U-Net is a trainable submodule or a hidden frozen
+    one. Calling it with ``x`` in the U-Net's own input range with H, W multiples of
+    :func:`size_divisor` and returns ``{block: tensor (T, B, C, h, w)}`` (ensemble-averaged).
+    """
+
+    def __init__(self,
+                 unet: nn.Module,
+                 blocks: Sequence[str],
+                 timesteps: Union[int, Sequence[int]],
+                 scheduler,
+                 noise: str = 'none',
+                 ensemble: int = 1,
+                 noise_seed: int = 0,
+                 early_exit: bool = True,
+                 condition_fn: Optional[Callable[[int], dict]] = None):
+        self.unet = unet  # a plain reference: the owner decides whether it is a submodule
+        self.scheduler = scheduler
+        self.blocks = list(blocks)
+        if not self.blocks:
+            raise ValueError('`blocks` must name at least one U-Net block')
+        for name in self.blocks:
+            resolve_block(unet, name)  # unknown names raise with the valid list
+        self.timesteps = list(timesteps) if isinstance(timesteps, (list, tuple)) else [timesteps]
+        num_train = int(scheduler.config.num_train_timesteps)
+        for t in self.timesteps:
+            if not isinstance(t, int) or isinstance(t, bool) or not 0 <= t < num_train:
+                raise ValueError(f'timestep {t!r} out of range: timesteps must be integers in '
+                                 f'[0, {num_train}) for this scheduler')
+        if noise not in NOISE_MODES:
+            raise ValueError(f'unknown noise mode {noise!r}; expected one of {NOISE_MODES}')
+        if ensemble < 1 or (noise == 'none' and ensemble != 1):
+            raise ValueError(f'ensemble={ensemble} is invalid with noise={noise!r}: it counts '
+                             'noise draws (>= 1, and 1 when there is no noise)')
+        self.noise, self.ensemble, self.noise_seed = noise, ensemble, noise_seed
+        self.condition_fn = condition_fn
+        self.divisor = size_divisor(unet)
+        self.order = self._dry_run_order()
+        self.stop_after = self.order[-1] if early_exit else None
+        self._fixed_noise: Dict[tuple, torch.Tensor] = {}
+
+    # -- structure ---------------------------------------------------------------------------
+    def _dummy_input(self, batch: int = 1, size: Optional[int] = None):
+        p = next(self.unet.parameters())
+        size = size or self.divisor
+        return torch.zeros(batch, self.unet.config.in_channels, size, size, device=p.device,
+                           dtype=p.dtype)
+
+    def _dry_run_order(self) -> List[str]:
+        x = self._dummy_input()
+        t = torch.zeros(1, dtype=torch.long, device=x.device)
+        return execution_order(self.unet, self.blocks,
+                               lambda: self.unet(x, t, **self._conditions(1), return_dict=False))
+
+    def probe_shapes(self, size: int) -> Dict[str, torch.Size]:
+        """Output shape ``(C, h, w)`` of each block for a ``size x size`` input."""
+        x = self._dummy_input(1, size)
+        t = torch.zeros(1, dtype=torch.long, device=x.device)
+        with torch.no_grad(), BlockRecorder(self.unet, self.blocks, self.stop_after) as rec:
+            feats = rec.run(lambda: self.unet(x, t, **self._conditions(1), return_dict=False))
+        return {k: v.shape[1:] for k, v in feats.items()}
+
+    def _conditions(self, batch: int) -> dict:
+        return self.condition_fn(batch) if self.condition_fn is not None else {}
+
+    # -- noise ---------------------------------------------------------------------------------
+    def _noise(self, x: torch.Tensor, T: int) -> torch.Tensor:
+        """Noise for the batch ``x`` repeated as (T, K, B): shape (T*K*B, C, H, W)."""
+        K, B = self.ensemble, x.shape[0]
+        if self.noise == 'random':
+            return torch.randn((T * K * B, ) + x.shape[1:], device=x.device, dtype=x.dtype)
+        key = (K, ) + tuple(x.shape[1:]) + (str(x.device), x.dtype)
+        if key not in self._fixed_noise:
+            gen = torch.Generator(device='cpu').manual_seed(self.noise_seed)
+            draws = torch.randn((K, ) + tuple(x.shape[1:]), generator=gen)
+            self._fixed_noise[key] = draws.to(device=x.device, dtype=x.dtype)
+        draws = self._fixed_noise[key]  # (K, C, H, W), shared by the batch and the timesteps
+        return draws[None, :, None].expand(T, K, B, *x.shape[1:]).reshape(-1, *x.shape[1:])
+
+    def noisy_input(self, x: torch.Tensor):
+        """``(x_t, t)`` for all timesteps x draws x images, batched as (T, K, B)."""
+        T, K, B = len(self.timesteps), self.ensemble, x.shape[0]
+        xb = x.repeat(T * K, 1, 1, 1)
+        t = torch.tensor(self.timesteps, device=x.device, dtype=torch.long)
+        t = t.repeat_interleave(K * B)
+        if self.noise == 'none':
+            return xb, t
+        noise = self._noise(x, T)
+        x_t = self.scheduler.add_noise(xb.float(), noise.float(), t).to(x.dtype)
+        return x_t, t
+
+    # -- forward -------------------------------------------------------------------------------
+    def __call__(self, x: torch.Tensor) -> Dict[str, torch.Tensor]:
+        H, W = x.shape[-2:]
+        if H % self.divisor or W % self.divisor:
+            raise ValueError(f'input size {H}x{W} is not a multiple of {self.divisor} '
+                             '(pad it first; DiffusionUNet does this for you)')
+        T, K, B = len(self.timesteps), self.ensemble, x.shape[0]
+        x_t, t = self.noisy_input(x)
+        cond = self._conditions(x_t.shape[0])
+        with BlockRecorder(self.unet, self.blocks, self.stop_after) as rec:
+            feats = rec.run(lambda: self.unet(x_t, t, **cond, return_dict=False))
+        out = {}
+        for name in self.blocks:
+            f = feats[name]
+            f = f.view(T, K, B, *f.shape[1:])
+            out[name] = f.mean(1) if K > 1 else f[:, 0]
+        return out

@@ -1,0 +1,4 @@
+"""Backbones: feature extractors with a uniform ``tuple of NCHW maps`` output."""
+from .diffusion_unet import DiffusionUNet
+
+__all__ = ['DiffusionUNet']

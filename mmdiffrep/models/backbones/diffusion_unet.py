@@ -1,0 +1,262 @@
+"""DiffusionUNet: a diffusers U-Net as a multi-scale OpenMMLab backbone.
+
+Use it in the backbone slot of an mmpretrain, mmseg or mmpose config::
+
+    backbone=dict(
+        type='mmdiffrep.DiffusionUNet',
+        pretrained='google/ddpm-cifar10-32',      # hub id, diffusers folder or checkpoint
+        blocks=['down.2', 'up.1.pre'], timesteps=[10, 100],
+        noise='fixed', combine='concat',
+        data_mean=[125.3, 123.0, 113.9], data_std=[63.0, 62.1, 66.7])  # = the preprocessor's
+
+Input contract: the toolbox's data preprocessor normalises images with ``(x - mean) / std``;
+the backbone undoes it with the declared ``data_mean`` / ``data_std`` (0-255 scale, in the
+channel order the preprocessor outputs, i.e. RGB when it converts BGR to RGB) and maps the
+pixels to the range the U-Net was trained on (``input_range``, [-1, 1] for DDPMs). H and W are
+padded (replicate) to the multiple the U-Net needs and every feature map is cropped back to
+``ceil(H / stride) x ceil(W / stride)``.
+"""
+import math
+from typing import Dict, List, Optional, Sequence, Tuple, Union
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmengine.model import BaseModule
+
+from mmdiffrep.diffusion import UNetFeatureExtractor, load_scheduler, load_unet
+from mmdiffrep.registry import MODELS
+
+COMBINE_MODES = ('concat', 'mean', 'separate')
+OUT_TYPES = ('featmap', 'pooled')
+
+
+class _Dropped(nn.Module):
+    """Stands in for a U-Net module that runs after the last requested block (frozen mode)."""
+
+    def forward(self, *args, **kwargs):
+        raise RuntimeError('this U-Net module was dropped because no requested block needs it')
+
+
+@MODELS.register_module()
+class DiffusionUNet(BaseModule):
+    """Features of chosen blocks and timesteps of a diffusers U-Net.
+
+    Args:
+        pretrained: hub id, local diffusers folder, or checkpoint file (with ``unet_cfg``).
+        unet_cfg: ``dict(type='UNet2DModel' | 'UNet2DConditionModel', **kwargs)``.
+        subfolder: subfolder of ``pretrained`` holding the U-Net (``'unet'`` for pipelines).
+        blocks: block names, e.g. ``['down.1', 'mid', 'up.1.pre', 'up.2.attentions.1']``.
+        timesteps: int or list of ints in ``[0, num_train_timesteps)``.
+        noise: ``'none'`` | ``'fixed'`` | ``'random'`` (see :class:`UNetFeatureExtractor`).
+        ensemble: noise draws averaged per timestep (DIFT).
+        noise_seed: seed of the ``'fixed'`` noise.
+        combine: per block, ``'concat'`` the timesteps along channels, ``'mean'`` them, or keep
+            them ``'separate'`` (outputs ordered block-major: b0t0, b0t1, b1t0, ...).
+        out_type: ``'featmap'`` (NCHW maps) or ``'pooled'`` (global average pooled N x C).
+        data_mean, data_std: the data preprocessor's normalisation (0-255 scale).
+        input_range: the U-Net's input range.
+        frozen: eval mode, no gradients, not in the optimizer (see ``save_unet_weights``).
+        save_unet_weights: keep the U-Net weights in checkpoints. Default: only when there is
+            no ``pretrained`` (a random U-Net cannot be rebuilt from a source).
+        drop_unused: when frozen, replace modules after the last requested block by
+            parameter-free placeholders (less memory).
+        weights_dtype: e.g. ``'float16'`` / ``'bfloat16'`` for a frozen U-Net's weights;
+            inputs are cast to it and the features back to float32.
+        gradient_checkpointing: for a trainable U-Net.
+        class_label: for class-conditional U-Nets, the label fed with every image.
+        encoder_hidden_states_shape: for ``UNet2DConditionModel`` without text: ``(L, D)`` of a
+            learnable conditioning embedding (zeros at init: the "null" condition).
+        scheduler_cfg: ``DDPMScheduler`` kwargs; default: the pretrained folder's, else DDPM.
+    """
+
+    def __init__(self,
+                 pretrained: Optional[str] = None,
+                 unet_cfg: Optional[dict] = None,
+                 subfolder: Optional[str] = None,
+                 blocks: Sequence[str] = ('up.1', ),
+                 timesteps: Union[int, Sequence[int]] = 0,
+                 noise: str = 'none',
+                 ensemble: int = 1,
+                 noise_seed: int = 0,
+                 combine: str = 'concat',
+                 out_type: str = 'featmap',
+                 data_mean: Sequence[float] = (127.5, 127.5, 127.5),
+                 data_std: Sequence[float] = (127.5, 127.5, 127.5),
+                 input_range: Tuple[float, float] = (-1.0, 1.0),
+                 frozen: bool = True,
+                 save_unet_weights: Optional[bool] = None,
+                 drop_unused: bool = True,
+                 early_exit: bool = True,
+                 weights_dtype: Optional[str] = None,
+                 gradient_checkpointing: bool = False,
+                 class_label: Optional[int] = None,
+                 encoder_hidden_states_shape: Optional[Tuple[int, int]] = None,
+                 scheduler_cfg: Optional[dict] = None,
+                 init_cfg: Optional[dict] = None):
+        super().__init__(init_cfg=init_cfg)
+        if combine not in COMBINE_MODES:
+            raise ValueError(f'unknown combine {combine!r}; expected one of {COMBINE_MODES}')
+        if out_type not in OUT_TYPES:
+            raise ValueError(f'unknown out_type {out_type!r}; expected one of {OUT_TYPES}')
+        unet = load_unet(pretrained, unet_cfg, subfolder=subfolder)
+        self.in_channels = unet.config.in_channels
+        if len(data_mean) != self.in_channels or len(data_std) != self.in_channels:
+            raise ValueError(f'data_mean / data_std need {self.in_channels} values (the U-Net '
+                             f'input channels), got {len(data_mean)} / {len(data_std)}')
+        self.frozen = frozen
+        self.combine, self.out_type = combine, out_type
+        self.save_unet_weights = (pretrained is None) if save_unet_weights is None \
+            else save_unet_weights
+        self.register_buffer('data_mean', torch.tensor(data_mean).view(1, -1, 1, 1), False)
+        self.register_buffer('data_std', torch.tensor(data_std).view(1, -1, 1, 1), False)
+        self.input_range = tuple(float(v) for v in input_range)
+
+        self.class_label = class_label
+        self.null_condition = None
+        if type(unet).__name__ == 'UNet2DConditionModel':
+            if encoder_hidden_states_shape is None:
+                encoder_hidden_states_shape = (1, unet.config.cross_attention_dim)
+            self.null_condition = nn.Parameter(torch.zeros(*encoder_hidden_states_shape),
+                                               requires_grad=not frozen)
+
+        self.extractor = UNetFeatureExtractor(
+            unet, blocks, timesteps, load_scheduler(pretrained, scheduler_cfg), noise=noise,
+            ensemble=ensemble, noise_seed=noise_seed, early_exit=early_exit,
+            condition_fn=self._conditions)
+        self.blocks = self.extractor.blocks
+        self.timesteps = self.extractor.timesteps
+        self._read_geometry()
+
+        if frozen:
+            unet.eval().requires_grad_(False)
+            if drop_unused and early_exit:
+                self._drop_after(self.extractor.stop_after)
+            if weights_dtype is not None:
+                unet.to(getattr(torch, weights_dtype))
+            # not a registered submodule: never in the optimizer / DDP; moved by _apply
+            self._hidden_unet = [unet]
+            self._register_state_dict_hook(DiffusionUNet._save_hidden_unet)
+            self._register_load_state_dict_pre_hook(self._load_hidden_unet, with_module=True)
+        else:
+            if weights_dtype is not None:
+                raise ValueError('weights_dtype is for a frozen U-Net; train with --amp instead')
+            if gradient_checkpointing:
+                unet.enable_gradient_checkpointing()
+            self._hidden_unet = None
+            self.unet = unet
+
+    # -- the U-Net, registered (trainable) or hidden (frozen) --------------------------------
+    def __getattr__(self, name):
+        if name == 'unet' and self.__dict__.get('_hidden_unet') is not None:
+            return self.__dict__['_hidden_unet'][0]
+        return super().__getattr__(name)
+
+    def _apply(self, fn, *args, **kwargs):
+        super()._apply(fn, *args, **kwargs)
+        if getattr(self, '_hidden_unet', None) is not None:
+            self._hidden_unet[0]._apply(fn, *args, **kwargs)
+        return self
+
+    def train(self, mode: bool = True):
+        super().train(mode)
+        if self.frozen:
+            self.unet.eval()
+        return self
+
+    @staticmethod
+    def _save_hidden_unet(module, state_dict, prefix, local_metadata):
+        if module.save_unet_weights and module._hidden_unet is not None:
+            for k, v in module._hidden_unet[0].state_dict().items():
+                state_dict[f'{prefix}unet.{k}'] = v
+        return state_dict
+
+    def _load_hidden_unet(self, module, state_dict, prefix, local_metadata, strict, missing,
+                          unexpected, errors):
+        keys = [k for k in state_dict if k.startswith(f'{prefix}unet.')]
+        if not keys:
+            return
+        own = {k[len(prefix) + 5:]: state_dict.pop(k) for k in keys}
+        self.unet.load_state_dict(own, strict=False)
+
+    def _drop_after(self, last: str) -> None:
+        """Replace the U-Net modules that run after ``last`` by placeholders (keeping the
+        ModuleList lengths that the U-Net's forward reads)."""
+        unet = self.extractor.unet
+        kind, idx = last.split('.')[0], None
+        if kind in ('down', 'up'):
+            idx = int(last.split('.')[1])
+        if kind in ('conv_in', 'down'):
+            start = idx + 1 if idx is not None else 0
+            for i in range(start, len(unet.down_blocks)):
+                unet.down_blocks[i] = _Dropped()
+            unet.mid_block = _Dropped() if unet.mid_block is not None else None
+        if kind in ('conv_in', 'down', 'mid', 'up'):
+            start = idx + 1 if kind == 'up' else 0
+            for i in range(start, len(unet.up_blocks)):
+                unet.up_blocks[i] = _Dropped()
+            for name in ('conv_norm_out', 'conv_out'):
+                if getattr(unet, name, None) is not None:
+                    setattr(unet, name, _Dropped())
+
+    # -- geometry -------------------------------------------------------------------------------
+    def _read_geometry(self) -> None:
+        probe = 4 * self.extractor.divisor
+        shapes = self.extractor.probe_shapes(probe)
+        self.block_channels = {k: int(s[0]) for k, s in shapes.items()}
+        self.block_strides = {k: probe // int(s[-1]) for k, s in shapes.items()}
+        T = len(self.timesteps)
+        out_channels, strides = [], []
+        for name in self.blocks:
+            c, s = self.block_channels[name], self.block_strides[name]
+            n = T if self.combine == 'separate' else 1
+            mult = T if self.combine == 'concat' else 1
+            out_channels += [c * mult] * n
+            strides += [s] * n
+        self.out_channels: List[int] = out_channels
+        self.strides: List[int] = strides
+
+    # -- forward --------------------------------------------------------------------------------
+    def _conditions(self, batch: int) -> dict:
+        cond = {}
+        if self.null_condition is not None:
+            cond['encoder_hidden_states'] = self.null_condition[None].expand(batch, -1, -1)
+        if self.class_label is not None:
+            cond['class_labels'] = torch.full((batch, ), self.class_label, dtype=torch.long,
+                                              device=self.data_mean.device)
+        return cond
+
+    def to_unet_range(self, x: torch.Tensor) -> torch.Tensor:
+        """Undo the data preprocessor's normalisation and map 0-255 to ``input_range``."""
+        lo, hi = self.input_range
+        pixels = x * self.data_std + self.data_mean
+        return pixels / 255.0 * (hi - lo) + lo
+
+    def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
+        if x.dim() != 4 or x.shape[1] != self.in_channels:
+            raise ValueError(f'DiffusionUNet expects N x {self.in_channels} x H x W inputs, got '
+                             f'shape {tuple(x.shape)}')
+        H, W = x.shape[-2:]
+        d = self.extractor.divisor
+        x = self.to_unet_range(x)
+        ph, pw = (-H) % d, (-W) % d
+        if ph or pw:
+            x = F.pad(x, (0, pw, 0, ph), mode='replicate')
+        if self.frozen:
+            with torch.no_grad():
+                feats = self.extractor(x.to(next(self.unet.parameters()).dtype))
+        else:
+            feats = self.extractor(x)
+        outs = []
+        for name in self.blocks:
+            f = feats[name].float()  # (T, B, C, h, w)
+            s = self.block_strides[name]
+            f = f[..., :math.ceil(H / s), :math.ceil(W / s)]
+            if self.combine == 'concat':
+                parts = [torch.cat(list(f), dim=1)]
+            elif self.combine == 'mean':
+                parts = [f.mean(0)]
+            else:
+                parts = list(f)
+            outs += [p.mean((2, 3)) if self.out_type == 'pooled' else p for p in parts]
+        return tuple(outs)

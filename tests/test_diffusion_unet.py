@@ -1,0 +1,192 @@
+"""DiffusionUNet and the shared feature extractor against plain diffusers forwards with hooks."""
+import pytest
+import torch
+from diffusers import DDPMScheduler, UNet2DConditionModel, UNet2DModel
+
+from mmdiffrep.diffusion import UNetFeatureExtractor, block_names, load_unet
+from mmdiffrep.models.backbones import DiffusionUNet
+
+UNET_CFG = dict(
+    type='UNet2DModel', sample_size=32, in_channels=3, out_channels=3,
+    block_out_channels=(16, 32, 32), layers_per_block=1, norm_num_groups=8,
+    down_block_types=('DownBlock2D', 'AttnDownBlock2D', 'DownBlock2D'),
+    up_block_types=('UpBlock2D', 'AttnUpBlock2D', 'UpBlock2D'))
+COND_CFG = dict(
+    type='UNet2DConditionModel', sample_size=16, in_channels=4, out_channels=4,
+    block_out_channels=(16, 32), layers_per_block=1, norm_num_groups=8, cross_attention_dim=24,
+    attention_head_dim=4, down_block_types=('CrossAttnDownBlock2D', 'DownBlock2D'),
+    up_block_types=('UpBlock2D', 'CrossAttnUpBlock2D'))
+
+
+def tiny_unet(cfg=UNET_CFG, seed=0):
+    torch.manual_seed(seed)
+    kwargs = dict(cfg)
+    cls = {'UNet2DModel': UNet2DModel, 'UNet2DConditionModel': UNet2DConditionModel}[
+        kwargs.pop('type')]
+    return cls(**kwargs).eval()
+
+
+def hooked_forward(unet, modules, x, t, **kw):
+    """The independent reference: a full diffusers forward with plain forward hooks."""
+    store = {}
+    handles = [m.register_forward_hook(
+        lambda mod, a, o, n=n: store.__setitem__(n, o[0] if isinstance(o, tuple) else o))
+        for n, m in modules.items()]
+    with torch.no_grad():
+        unet(x, t, **kw)
+    for h in handles:
+        h.remove()
+    return store
+
+
+def test_block_features_equal_hooked_diffusers_forward():
+    unet = tiny_unet()
+    x = torch.randn(2, 3, 32, 32)
+    ref = hooked_forward(unet, {
+        'down.1': unet.down_blocks[1], 'mid': unet.mid_block,
+        'up.1.pre': unet.up_blocks[1].attentions[-1], 'up.1': unet.up_blocks[1],
+        'up.0.resnets.1': unet.up_blocks[0].resnets[1]}, x, torch.tensor([7, 7]))
+    ext = UNetFeatureExtractor(unet, ['up.1', 'down.1', 'mid', 'up.1.pre', 'up.0.resnets.1'], 7,
+                               DDPMScheduler())
+    with torch.no_grad():
+        feats = ext(x)
+    for name, ref_feat in ref.items():
+        assert torch.equal(feats[name][0], ref_feat), name
+    # up.1 is after the upsampler, up.1.pre before it
+    assert feats['up.1'].shape[-1] == 2 * feats['up.1.pre'].shape[-1]
+
+
+def test_conditional_unet_with_null_embedding():
+    unet = tiny_unet(COND_CFG)
+    x = torch.randn(2, 4, 16, 16)
+    ctx = torch.zeros(2, 1, 24)
+    ref = hooked_forward(unet, {'up.1.attentions.0': unet.up_blocks[1].attentions[0]}, x,
+                         torch.tensor([3, 3]), encoder_hidden_states=ctx)
+    ext = UNetFeatureExtractor(unet, ['up.1.attentions.0'], 3, DDPMScheduler(),
+                               condition_fn=lambda b: dict(encoder_hidden_states=ctx[:1].expand(
+                                   b, -1, -1)))
+    with torch.no_grad():
+        assert torch.equal(ext(x)['up.1.attentions.0'][0], ref['up.1.attentions.0'])
+
+
+def test_early_exit_equals_full_forward_and_skips_later_blocks():
+    unet = tiny_unet()
+    x = torch.randn(1, 3, 32, 32)
+    calls = []
+    unet.up_blocks[2].register_forward_hook(lambda *a: calls.append('up.2'))
+    early = UNetFeatureExtractor(unet, ['down.1', 'up.0'], 5, DDPMScheduler())
+    full = UNetFeatureExtractor(unet, ['down.1', 'up.0'], 5, DDPMScheduler(), early_exit=False)
+    calls.clear()
+    with torch.no_grad():
+        a, b = early(x), full(x)
+    assert calls == ['up.2']  # only the full forward reached the last up block
+    for k in a:
+        assert torch.equal(a[k], b[k])
+
+
+@pytest.mark.parametrize('noise', ['none', 'fixed'])
+def test_batched_timesteps_equal_separate_calls(noise):
+    unet = tiny_unet()
+    x = torch.randn(2, 3, 32, 32)
+    sch = DDPMScheduler()
+    both = UNetFeatureExtractor(unet, ['up.1.pre'], [20, 300], sch, noise=noise)
+    with torch.no_grad():
+        batched = both(x)['up.1.pre']
+        for i, t in enumerate([20, 300]):
+            single = UNetFeatureExtractor(unet, ['up.1.pre'], t, sch, noise=noise)(x)['up.1.pre']
+            torch.testing.assert_close(batched[i], single[0], atol=1e-5, rtol=1e-5)
+
+
+def test_fixed_noise_matches_closed_form_and_ensemble_average():
+    unet = tiny_unet()
+    sch = DDPMScheduler()
+    x = torch.randn(2, 3, 32, 32)
+    ext = UNetFeatureExtractor(unet, ['down.0'], 100, sch, noise='fixed', ensemble=2,
+                               noise_seed=3)
+    x_t, t = ext.noisy_input(x)
+    eps = torch.randn((2, 3, 32, 32), generator=torch.Generator().manual_seed(3))
+    abar = sch.alphas_cumprod[100]
+    for k in range(2):  # batch layout (T, K, B); noise shared across the batch
+        expect = abar.sqrt() * x + (1 - abar).sqrt() * eps[k]
+        torch.testing.assert_close(x_t[2 * k:2 * k + 2], expect, atol=1e-6, rtol=1e-6)
+    assert torch.equal(t, torch.full((4, ), 100))
+    with torch.no_grad():
+        feats = ext(x)['down.0'][0]
+        ref = [hooked_forward(unet, {'d': unet.down_blocks[0]}, x_t[2 * k:2 * k + 2],
+                              t[:2])['d'] for k in range(2)]
+    torch.testing.assert_close(feats, (ref[0] + ref[1]) / 2, atol=1e-6, rtol=1e-6)
+
+
+def test_fixed_noise_identical_across_calls_and_after_save_load(tmp_path):
+    unet = tiny_unet()
+    unet.save_pretrained(tmp_path / 'unet')
+    kw = dict(blocks=['up.1.pre'], timesteps=[50, 250], noise='fixed', noise_seed=1)
+    a = DiffusionUNet(pretrained=str(tmp_path / 'unet'), **kw)
+    b = DiffusionUNet(pretrained=str(tmp_path / 'unet'), **kw)
+    x = torch.randn(2, 3, 32, 32)
+    first, second, reloaded = a(x), a(x), b(x)
+    assert torch.equal(first[0], second[0]) and torch.equal(first[0], reloaded[0])
+    r = DiffusionUNet(pretrained=str(tmp_path / 'unet'), **dict(kw, noise='random'))
+    assert not torch.equal(r(x)[0], r(x)[0])
+
+
+def test_backbone_input_contract_padding_and_geometry():
+    unet = tiny_unet()
+    mean, std = [123.675, 116.28, 103.53], [58.395, 57.12, 57.375]
+    bb = DiffusionUNet(unet_cfg=UNET_CFG, blocks=['down.1', 'up.1.pre'], timesteps=[0, 9],
+                       data_mean=mean, data_std=std, combine='concat')
+    bb.unet.load_state_dict(unet.state_dict(), strict=False)
+    assert bb.out_channels == [64, 64] and bb.strides == [4, 2]
+    pixels = torch.rand(1, 3, 30, 27) * 255
+    normed = (pixels - torch.tensor(mean).view(1, 3, 1, 1)) / torch.tensor(std).view(1, 3, 1, 1)
+    torch.testing.assert_close(bb.to_unet_range(normed), pixels / 127.5 - 1)
+    outs = bb(normed)
+    assert [tuple(o.shape) for o in outs] == [(1, 64, 8, 7), (1, 64, 15, 14)]
+    # the cropped map equals the top-left of the features of the replicate-padded image
+    padded = torch.nn.functional.pad(pixels / 127.5 - 1, (0, 1, 0, 2), mode='replicate')
+    ref = hooked_forward(unet, {'d': unet.down_blocks[1]}, padded, torch.tensor([0]))['d']
+    torch.testing.assert_close(outs[0][:, :32], ref[..., :8, :7])
+
+
+def test_frozen_backbone_not_trainable_not_in_optimizer_and_checkpoint(tmp_path):
+    unet = tiny_unet()
+    unet.save_pretrained(tmp_path / 'unet')
+    bb = DiffusionUNet(pretrained=str(tmp_path / 'unet'), blocks=['up.0'], timesteps=1)
+    assert list(bb.parameters()) == []  # nothing for an optimizer or DDP
+    assert bb.state_dict() == {} or all(not k.startswith('unet.') for k in bb.state_dict())
+    bb.train()
+    assert not bb.unet.training
+    kept = DiffusionUNet(pretrained=str(tmp_path / 'unet'), blocks=['up.0'], timesteps=1,
+                         save_unet_weights=True)
+    assert any(k.startswith('unet.') for k in kept.state_dict())
+    trainable = DiffusionUNet(unet_cfg=UNET_CFG, blocks=['up.0'], timesteps=1, frozen=False)
+    assert trainable.unet.training is True and len(list(trainable.parameters())) > 0
+    trainable(torch.randn(1, 3, 32, 32))[0].mean().backward()
+    assert trainable.unet.down_blocks[0].resnets[0].conv1.weight.grad is not None
+
+
+def test_unknown_block_lists_valid_names():
+    unet = tiny_unet()
+    with pytest.raises(KeyError, match=r"unknown U-Net block 'up\.9'.*'up\.1\.pre'"):
+        UNetFeatureExtractor(unet, ['up.9'], 1, DDPMScheduler())
+    assert 'up.1.attentions.1' in block_names(unet)
+
+
+@pytest.mark.parametrize('timesteps', [1000, -1, [5, 2000], 2.5])
+def test_timestep_out_of_range(timesteps):
+    with pytest.raises(ValueError, match=r'out of range.*\[0, 1000\)'):
+        UNetFeatureExtractor(tiny_unet(), ['down.0'], timesteps, DDPMScheduler())
+
+
+def test_bad_inputs_are_clear_errors(tmp_path):
+    bb = DiffusionUNet(unet_cfg=UNET_CFG, blocks=['down.0'], timesteps=1)
+    with pytest.raises(ValueError, match=r'expects N x 3 x H x W inputs, got shape \(1, 1, 32'):
+        bb(torch.randn(1, 1, 32, 32))
+    with pytest.raises(FileNotFoundError, match='does not exist'):
+        load_unet(str(tmp_path / 'no_such_unet'))
+    with pytest.raises(ValueError, match='unet_cfg'):
+        load_unet(None, None)
+    with pytest.raises(ValueError, match="noise mode 'gaussian'"):
+        DiffusionUNet(unet_cfg=UNET_CFG, blocks=['down.0'], noise='gaussian')
+    with pytest.raises(ValueError, match='data_mean / data_std need 3 values'):
+        DiffusionUNet(unet_cfg=UNET_CFG, blocks=['down.0'], data_mean=[0.0], data_std=[1.0])
