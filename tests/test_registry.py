@@ -112,8 +112,15 @@ with DefaultScope.overwrite_default_scope('{scope}'):
     except KeyError as e:
         print('KEYERROR', e)
 assert 'mmdiffrep.registry' in sys.modules
+unet_cfg = dict(type='UNet2DModel', sample_size=8, block_out_channels=(8, 8), layers_per_block=1,
+                norm_num_groups=4, down_block_types=('DownBlock2D', 'DownBlock2D'),
+                up_block_types=('UpBlock2D', 'UpBlock2D'))
+with DefaultScope.overwrite_default_scope('{scope}'):
+    bb = MODELS.build(dict(type='mmdiffrep.DiffusionUNet', unet_cfg=unet_cfg, blocks=['mid']))
+print('BUILT', type(bb).__module__, bb.out_channels)
 """
     out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True,
                          timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
     assert "KEYERROR 'NoSuchBackbone' is not registered in mmdiffrep's 'model'" in out.stdout
+    assert 'BUILT mmdiffrep.models.backbones.diffusion_unet [8]' in out.stdout

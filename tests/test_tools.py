@@ -15,6 +15,9 @@ import torch
 CLS = 'configs/baselines/cls_resnet18-cifar_1xb64-30e_shapes-32x32.py'
 SEG = 'configs/baselines/semfpn_resnet18-cifar_1xb32-1k_shapes-32x32.py'
 KPT = 'configs/baselines/td-hm_resnet18-cifar_1xb64-30e_shapes-32x32.py'
+DU_CLS = 'configs/diffusion_unet/linear-probe_diffusion-unet_1xb64-10e_shapes-32x32.py'
+DU_SEG = 'configs/diffusion_unet/semfpn_diffusion-unet_1xb32-1k_shapes-32x32.py'
+DU_KPT = 'configs/diffusion_unet/td-hm_diffusion-unet_1xb64-20e_shapes-32x32.py'
 
 
 def tiny_config(tmp_path, repo_root, base, data_root, extra=''):
@@ -48,6 +51,11 @@ def ckpt_meta(path):
     (SEG, "train_cfg = dict(max_iters=4, val_interval=4)\n"
      "default_hooks = dict(checkpoint=dict(interval=4))", 'mIoU'),
     (KPT, 'train_cfg = dict(max_epochs=1, val_interval=1)', 'coco/AP'),
+    # frozen DiffusionUNet under each toolbox's own head
+    (DU_CLS, 'train_cfg = dict(max_epochs=1, val_interval=1)', 'accuracy/top1'),
+    (DU_SEG, "train_cfg = dict(max_iters=4, val_interval=4)\n"
+     "default_hooks = dict(checkpoint=dict(interval=4))", 'mIoU'),
+    (DU_KPT, 'train_cfg = dict(max_epochs=1, val_interval=1)', 'coco/AP'),
 ])
 def test_train_then_test_each_toolbox(tmp_path, repo_root, shapes_root, subprocess_env, base,
                                       extra, metric):
