@@ -1,2 +1,3 @@
 """mmdiffrep models: backbones, necks, algorithms, losses (registered in ``mmdiffrep.registry``)."""
 from .backbones import *  # noqa: F401,F403
+from .necks import *  # noqa: F401,F403
