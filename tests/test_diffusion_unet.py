@@ -190,3 +190,27 @@ def test_bad_inputs_are_clear_errors(tmp_path):
         DiffusionUNet(unet_cfg=UNET_CFG, blocks=['down.0'], noise='gaussian')
     with pytest.raises(ValueError, match='data_mean / data_std need 3 values'):
         DiffusionUNet(unet_cfg=UNET_CFG, blocks=['down.0'], data_mean=[0.0], data_std=[1.0])
+
+
+def test_frozen_stages_of_a_trainable_unet():
+    bb = DiffusionUNet(unet_cfg=UNET_CFG, blocks=['up.1.pre'], timesteps=1, frozen=False,
+                       frozen_stages=1)
+    bb.train()
+    assert not bb.unet.down_blocks[0].training and bb.unet.down_blocks[1].training
+    bb(torch.randn(1, 3, 32, 32))[0].mean().backward()
+    assert bb.unet.conv_in.weight.grad is None
+    assert all(p.grad is None for p in bb.unet.down_blocks[0].parameters())
+    assert bb.unet.down_blocks[1].resnets[0].conv1.weight.grad is not None
+    with pytest.raises(ValueError, match='trainable U-Net'):
+        DiffusionUNet(unet_cfg=UNET_CFG, blocks=['down.0'], frozen_stages=1)
+
+
+def test_bf16_weights_for_a_frozen_unet():
+    ref = DiffusionUNet(unet_cfg=UNET_CFG, blocks=['down.1'], timesteps=3)
+    low = DiffusionUNet(unet_cfg=UNET_CFG, blocks=['down.1'], timesteps=3,
+                        weights_dtype='bfloat16')
+    low.unet.load_state_dict({k: v.bfloat16() for k, v in ref.unet.state_dict().items()})
+    x = torch.randn(2, 3, 32, 32)
+    a, b = ref(x)[0], low(x)[0]
+    assert b.dtype == torch.float32 and next(low.unet.parameters()).dtype == torch.bfloat16
+    assert (a - b).abs().mean() < 0.05 * a.abs().mean()

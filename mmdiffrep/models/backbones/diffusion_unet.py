@@ -63,6 +63,10 @@ class DiffusionUNet(BaseModule):
             parameter-free placeholders (less memory).
         weights_dtype: e.g. ``'float16'`` / ``'bfloat16'`` for a frozen U-Net's weights;
             inputs are cast to it and the features back to float32.
+        frozen_stages: for a trainable U-Net (``frozen=False``): ``k >= 0`` keeps the time
+            embedding, ``conv_in`` and the first ``k`` down blocks fixed (eval, no gradients);
+            -1 trains everything. Per-part learning rates: mmengine's ``paramwise_cfg``, e.g.
+            ``custom_keys={'backbone.unet.up_blocks': dict(lr_mult=0.1)}``.
         gradient_checkpointing: for a trainable U-Net.
         class_label: for class-conditional U-Nets, the label fed with every image.
         encoder_hidden_states_shape: for ``UNet2DConditionModel`` without text: ``(L, D)`` of a
@@ -89,6 +93,7 @@ class DiffusionUNet(BaseModule):
                  drop_unused: bool = True,
                  early_exit: bool = True,
                  weights_dtype: Optional[str] = None,
+                 frozen_stages: int = -1,
                  gradient_checkpointing: bool = False,
                  class_label: Optional[int] = None,
                  encoder_hidden_states_shape: Optional[Tuple[int, int]] = None,
@@ -145,6 +150,13 @@ class DiffusionUNet(BaseModule):
                 unet.enable_gradient_checkpointing()
             self._hidden_unet = None
             self.unet = unet
+        if frozen_stages >= 0 and frozen:
+            raise ValueError('frozen_stages is for a trainable U-Net (frozen=False)')
+        if frozen_stages > len(unet.down_blocks):
+            raise ValueError(f'frozen_stages={frozen_stages} but the U-Net has '
+                             f'{len(unet.down_blocks)} down blocks')
+        self.frozen_stages = frozen_stages
+        self._freeze_stages()
 
     # -- the U-Net, registered (trainable) or hidden (frozen) --------------------------------
     def __getattr__(self, name):
@@ -158,10 +170,24 @@ class DiffusionUNet(BaseModule):
             self._hidden_unet[0]._apply(fn, *args, **kwargs)
         return self
 
+    def _fixed_stage_modules(self) -> List[nn.Module]:
+        if self.frozen or self.frozen_stages < 0:
+            return []
+        unet = self.unet
+        mods = [unet.conv_in, unet.time_embedding]
+        mods += [unet.down_blocks[i] for i in range(self.frozen_stages)]
+        return mods
+
+    def _freeze_stages(self) -> None:
+        for m in self._fixed_stage_modules():
+            m.eval()
+            m.requires_grad_(False)
+
     def train(self, mode: bool = True):
         super().train(mode)
         if self.frozen:
             self.unet.eval()
+        self._freeze_stages()
         return self
 
     @staticmethod
