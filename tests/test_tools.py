@@ -22,14 +22,18 @@ DU_KPT = 'configs/diffusion_unet/td-hm_diffusion-unet_1xb64-20e_shapes-32x32.py'
 
 def tiny_config(tmp_path, repo_root, base, data_root, extra=''):
     """A config inheriting ``base`` that trains on the test dataset in-process (no workers)."""
-    loaders = []
+    lines = [f'_base_ = {osp.join(repo_root, base)!r}']
     for name in ('train', 'val', 'test'):
-        loaders.append(
+        lines.append(
             f"{name}_dataloader = dict(batch_size=16, num_workers=0, persistent_workers=False,"
             f" dataset=dict(data_root={data_root + '/'!r}))")
-    text = '\n'.join([f'_base_ = {osp.join(repo_root, base)!r}'] + loaders) + '\n' + extra
+    if 'td-hm' in base:  # mmpose's CocoMetric reads the annotation file itself
+        for name in ('val', 'test'):
+            ann = osp.join(data_root, 'annotations', f'kpt_{name}.json')
+            lines.append(f"{name}_evaluator = [dict(type='CocoMetric', ann_file={ann!r}), "
+                         "dict(type='PCKAccuracy', thr=0.1)]")
     path = tmp_path / ('tiny_' + osp.basename(base))
-    path.write_text(text)
+    path.write_text('\n'.join(lines) + '\n' + extra)
     return str(path)
 
 
@@ -137,6 +141,17 @@ def test_missing_data_root_is_a_clear_error(tmp_path, repo_root, subprocess_env)
     assert out.returncode != 0
     assert 'train_dataloader.dataset.data_root' in out.stderr
     assert 'nowhere/shapes32' in out.stderr and 'tools/dataset_converters/shapes.py' in out.stderr
+
+
+def test_missing_evaluator_annotation_is_a_clear_error(tmp_path, repo_root, shapes_root,
+                                                        subprocess_env):
+    cfg = tiny_config(tmp_path, repo_root, KPT, shapes_root,
+                      "val_evaluator = [dict(type='CocoMetric', ann_file='nowhere/kpt_val.json')]")
+    out = subprocess.run([sys.executable, 'tools/train.py', cfg, '--work-dir',
+                          str(tmp_path / 'w')], cwd=repo_root, env=subprocess_env,
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode != 0
+    assert "val_evaluator.ann_file: 'nowhere/kpt_val.json' does not exist" in out.stderr
 
 
 def test_typo_in_mmdiffrep_type_is_a_clear_error(tmp_path, repo_root, shapes_root,

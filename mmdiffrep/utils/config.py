@@ -49,14 +49,31 @@ def _paths(cfg: Config) -> Iterator[Tuple[str, str, str]]:
                 yield loader, 'ann_file', ann if osp.isabs(ann) else osp.join(root, ann)
 
 
+def _evaluator_files(cfg: Config) -> Iterator[Tuple[str, str]]:
+    """Annotation files that metrics read themselves (e.g. mmpose's CocoMetric)."""
+    for key in ('val_evaluator', 'test_evaluator'):
+        evaluator = cfg.get(key)
+        metrics = evaluator if isinstance(evaluator, (list, tuple)) else [evaluator]
+        for metric in metrics:
+            ann = metric.get('ann_file') if isinstance(metric, dict) else None
+            if ann and not ann.startswith(('http://', 'https://', 's3://')):
+                yield key, ann
+
+
 def check_data_roots(cfg: Config) -> None:
-    """Raise ``FileNotFoundError`` naming the loader, the key and the missing path when a
-    dataloader points at data that is not there (instead of a deep traceback later)."""
+    """Raise ``FileNotFoundError`` naming the loader / evaluator, the key and the missing path
+    when a config points at data that is not there (instead of a deep traceback later)."""
     for loader, key, path in _paths(cfg):
         if not osp.exists(path):
             root = path if key == 'data_root' else osp.dirname(osp.dirname(path))
             raise FileNotFoundError(
                 f'{loader}.dataset.{key}: {path!r} does not exist.{_shapes_hint(root)}')
+    for evaluator, path in _evaluator_files(cfg):
+        if not osp.exists(path):
+            raise FileNotFoundError(
+                f'{evaluator}.ann_file: {path!r} does not exist (metrics such as CocoMetric read '
+                'it directly: update it together with data_root).'
+                f'{_shapes_hint(osp.dirname(osp.dirname(path)))}')
 
 
 def cpu_friendly_dist_backend(cfg: Config) -> None:
