@@ -154,6 +154,16 @@ def test_missing_evaluator_annotation_is_a_clear_error(tmp_path, repo_root, shap
     assert "val_evaluator.ann_file: 'nowhere/kpt_val.json' does not exist" in out.stderr
 
 
+@pytest.mark.skipif(torch.cuda.is_available(), reason='checks the CPU-only message')
+def test_amp_without_accelerator_is_a_clear_error(tmp_path, repo_root, shapes_root,
+                                                  subprocess_env):
+    cfg = tiny_config(tmp_path, repo_root, CLS, shapes_root)
+    out = subprocess.run([sys.executable, 'tools/train.py', cfg, '--amp', '--work-dir',
+                          str(tmp_path / 'w')], cwd=repo_root, env=subprocess_env,
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode != 0 and '--amp needs an accelerator' in out.stderr
+
+
 def test_typo_in_mmdiffrep_type_is_a_clear_error(tmp_path, repo_root, shapes_root,
                                                  subprocess_env):
     cfg = tiny_config(tmp_path, repo_root, CLS, shapes_root,

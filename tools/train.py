@@ -59,6 +59,11 @@ def merge_args(cfg, args):
         cfg.work_dir = default_work_dir(args.config)
 
     if args.amp:
+        from mmengine.device import get_device
+        if get_device() == 'cpu':
+            raise RuntimeError('--amp needs an accelerator (mmengine\'s AmpOptimWrapper runs on '
+                               'GPU/NPU/MLU/MUSA only); this machine has none, train without '
+                               '--amp')
         optim_wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
         if optim_wrapper == 'AmpOptimWrapper':
             print('AMP training is already enabled in the config.')
