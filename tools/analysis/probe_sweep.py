@@ -30,7 +30,7 @@ from mmdiffrep.models.backbones import DiffusionUNet  # noqa: E402
 def read_split(root, ann_file, image_dir, limit=None):
     lines = [line.split() for line in open(osp.join(root, ann_file)) if line.strip()]
     lines = lines[:limit] if limit else lines
-    images = np.stack([np.asarray(Image.open(osp.join(root, image_dir, f)).convert('RGB'))
+    images = np.stack([np.array(Image.open(osp.join(root, image_dir, f)).convert('RGB'))
                        for f, _ in lines])
     labels = np.array([int(lab) for _, lab in lines])
     return torch.from_numpy(images).permute(0, 3, 1, 2).float(), torch.from_numpy(labels)

@@ -1,0 +1,61 @@
+"""The analysis tools on the test Shapes data with a tiny random U-Net."""
+import csv
+import os.path as osp
+import sys
+
+import numpy as np
+import torch
+from PIL import Image
+
+sys.path.insert(0, osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), 'tools',
+                            'analysis'))
+import probe_sweep  # noqa: E402
+import visualize_features  # noqa: E402
+
+TINY = """unet_cfg = dict(type='UNet2DModel', sample_size=32, block_out_channels=(8, 16),
+    layers_per_block=1, norm_num_groups=4, down_block_types=('DownBlock2D', 'DownBlock2D'),
+    up_block_types=('UpBlock2D', 'UpBlock2D'))
+"""
+
+
+def test_pca_rgb_recovers_the_dominant_direction():
+    torch.manual_seed(0)
+    pattern = torch.linspace(-1, 1, 8).view(1, 1, 1, 8).expand(2, 1, 8, 8)
+    direction = torch.randn(1, 16, 1, 1)
+    feats = 10 * pattern * direction + 0.01 * torch.randn(2, 16, 8, 8)
+    rgb = visualize_features.pca_rgb(feats)
+    assert rgb.shape == (2, 3, 8, 8) and rgb.min() >= 0 and rgb.max() <= 1
+    corr = np.corrcoef(rgb[:, 0].flatten(), pattern.flatten())[0, 1]
+    assert abs(corr) > 0.99
+
+
+def test_probe_sweep_writes_csv_and_heatmap(tmp_path, shapes_root):
+    cfg = tmp_path / 'unet.py'
+    cfg.write_text(TINY)
+    out = tmp_path / 'sweep'
+    probe_sweep.main(['--unet-config', str(cfg), '--data', shapes_root, '--blocks', 'down.0',
+                      'mid', '--timesteps', '0', '10', '--out-dir', str(out)])
+    rows = list(csv.DictReader(open(out / 'probe_sweep.csv')))
+    assert [(r['block'], r['timestep']) for r in rows] == [('down.0', '0'), ('down.0', '10'),
+                                                           ('mid', '0'), ('mid', '10')]
+    assert all(0 <= float(r['val_top1']) <= 100 for r in rows)
+    assert Image.open(out / 'probe_sweep.png').size[0] > 100
+
+
+def test_probe_separates_linearly_separable_features():
+    torch.manual_seed(0)
+    y = torch.randint(0, 3, (120, ))
+    x = torch.randn(120, 5) * 0.1 + torch.nn.functional.one_hot(y, 3).float().repeat(1, 2)[:, :5]
+    assert probe_sweep.train_probe(x[:80], y[:80], x[80:], y[80:], 3) == 100.0
+
+
+def test_visualize_features_png(tmp_path, shapes_root):
+    cfg = tmp_path / 'unet.py'
+    cfg.write_text(TINY)
+    out = tmp_path / 'f.png'
+    visualize_features.main(['--unet-config', str(cfg), '--images',
+                             osp.join(shapes_root, 'images', 'val'), '--num', '3', '--blocks',
+                             'down.0', 'up.0', '--timesteps', '5', '--tile', '32',
+                             '--out', str(out)])
+    w, h = Image.open(out).size
+    assert w == 3 * 36 + 4 and h == 14 + 3 * 36 + 4  # input + 2 maps, 3 rows
