@@ -214,3 +214,37 @@ def test_bf16_weights_for_a_frozen_unet():
     a, b = ref(x)[0], low(x)[0]
     assert b.dtype == torch.float32 and next(low.unet.parameters()).dtype == torch.bfloat16
     assert (a - b).abs().mean() < 0.05 * a.abs().mean()
+
+
+VAE_CFG = dict(in_channels=3, out_channels=3, latent_channels=4, block_out_channels=(8, 16),
+               down_block_types=('DownEncoderBlock2D', ) * 2,
+               up_block_types=('UpDecoderBlock2D', ) * 2, norm_num_groups=4,
+               scaling_factor=0.5)
+
+
+def test_latent_unet_with_vae_equals_encode_then_hooked_forward(tmp_path):
+    from diffusers import AutoencoderKL
+    torch.manual_seed(0)
+    vae = AutoencoderKL(**VAE_CFG).eval()
+    vae.save_pretrained(tmp_path / 'vae')
+    unet = tiny_unet(COND_CFG)
+    unet.save_pretrained(tmp_path / 'unet')
+    bb = DiffusionUNet(pretrained=str(tmp_path / 'unet'), vae=dict(pretrained=str(tmp_path /
+                                                                                    'vae')),
+                       blocks=['down.0', 'up.1.attentions.0'], timesteps=[4],
+                       encoder_hidden_states_shape=(2, 24))
+    # strides are image-relative: latent stride x 2 (the VAE downsamples once)
+    assert bb.strides == [4, 2] and bb.in_channels == 3
+    assert list(bb.parameters()) == [bb.null_condition]  # VAE and U-Net hidden and frozen
+    x = torch.rand(2, 3, 32, 32) * 2 - 1  # already in [-1, 1] with mean 127.5 / std 127.5
+    outs = bb(x)
+    with torch.no_grad():
+        z = vae.encode(x).latent_dist.mean * 0.5
+    ref = hooked_forward(unet, {'d': unet.down_blocks[0], 'a': unet.up_blocks[1].attentions[0]},
+                         z, torch.tensor([4, 4]), encoder_hidden_states=torch.zeros(2, 2, 24))
+    # (x -> 0-255 -> [-1, 1] round trip: equal up to float rounding)
+    torch.testing.assert_close(outs[0], ref['d'], atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(outs[1], ref['a'], atol=1e-5, rtol=1e-5)
+    assert outs[0].shape[-1] == 32 // 4
+    with pytest.raises(ValueError, match='VAE gives 4 latent channels but the U-Net takes 3'):
+        DiffusionUNet(unet_cfg=UNET_CFG, vae=dict(cfg=VAE_CFG), blocks=['down.0'])

@@ -5,7 +5,7 @@ tools) goes through :class:`UNetFeatureExtractor`.
 """
 from .blocks import BlockRecorder, block_names, resolve_block
 from .feature_extractor import NOISE_MODES, UNetFeatureExtractor, size_divisor
-from .loading import build_unet, load_scheduler, load_unet
+from .loading import build_unet, load_scheduler, load_unet, load_vae
 
 __all__ = ['BlockRecorder', 'block_names', 'resolve_block', 'UNetFeatureExtractor',
-           'NOISE_MODES', 'size_divisor', 'build_unet', 'load_scheduler', 'load_unet']
+           'NOISE_MODES', 'size_divisor', 'build_unet', 'load_scheduler', 'load_unet', 'load_vae']

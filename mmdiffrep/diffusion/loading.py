@@ -127,3 +127,30 @@ def load_scheduler(pretrained: Optional[str] = None, scheduler_cfg: Optional[dic
             if osp.isfile(osp.join(path, 'scheduler_config.json')):
                 return DDPMScheduler.from_pretrained(path)
     return DDPMScheduler()
+
+
+def load_vae(pretrained: Optional[str] = None, vae_cfg: Optional[dict] = None,
+             subfolder: Optional[str] = None,
+             torch_dtype: Optional[Union[str, torch.dtype]] = None) -> nn.Module:
+    """An ``AutoencoderKL`` for latent U-Nets: from a hub id / diffusers folder (e.g. a
+    pipeline with ``subfolder='vae'``) or, randomly initialised, from its constructor kwargs."""
+    from diffusers import AutoencoderKL
+    if isinstance(torch_dtype, str):
+        torch_dtype = getattr(torch, torch_dtype)
+    if pretrained is None:
+        if vae_cfg is None:
+            raise ValueError('give the VAE `pretrained` (hub id or folder) or `vae_cfg`')
+        cfg = dict(vae_cfg)
+        cfg.pop('type', None)
+        vae = AutoencoderKL(**cfg)
+        return vae.to(torch_dtype) if torch_dtype is not None else vae
+    if _looks_local(pretrained) and not osp.isdir(osp.expanduser(pretrained)):
+        raise FileNotFoundError(f'pretrained VAE folder {pretrained!r} does not exist')
+    kwargs = dict(subfolder=subfolder)
+    if torch_dtype is not None:
+        kwargs['torch_dtype'] = torch_dtype
+    try:
+        return AutoencoderKL.from_pretrained(pretrained, **kwargs)
+    except OSError as e:
+        raise OSError(f'could not load a diffusers AutoencoderKL from {pretrained!r}'
+                      f'{f" (subfolder {subfolder!r})" if subfolder else ""}: {e}') from e

@@ -72,6 +72,10 @@ class DiffusionUNet(BaseModule):
         encoder_hidden_states_shape: for ``UNet2DConditionModel`` without text: ``(L, D)`` of a
             learnable conditioning embedding (zeros at init: the "null" condition).
         scheduler_cfg: ``DDPMScheduler`` kwargs; default: the pretrained folder's, else DDPM.
+        vae: for latent U-Nets (Stable-Diffusion style): ``dict(pretrained=..., subfolder='vae')``
+            or ``dict(cfg=dict(...))`` for a random ``AutoencoderKL``; optional
+            ``scaling_factor`` (default: the VAE's) and ``sample='mean' | 'sample'``. Images are
+            encoded (frozen VAE) and scaled before the U-Net; strides stay image-relative.
     """
 
     def __init__(self,
@@ -98,6 +102,7 @@ class DiffusionUNet(BaseModule):
                  class_label: Optional[int] = None,
                  encoder_hidden_states_shape: Optional[Tuple[int, int]] = None,
                  scheduler_cfg: Optional[dict] = None,
+                 vae: Optional[dict] = None,
                  init_cfg: Optional[dict] = None):
         super().__init__(init_cfg=init_cfg)
         if combine not in COMBINE_MODES:
@@ -105,13 +110,19 @@ class DiffusionUNet(BaseModule):
         if out_type not in OUT_TYPES:
             raise ValueError(f'unknown out_type {out_type!r}; expected one of {OUT_TYPES}')
         unet = load_unet(pretrained, unet_cfg, subfolder=subfolder)
+        # frozen parts live here, not as submodules: never in the optimizer or DDP
+        self._hidden: Dict[str, nn.Module] = {}
+        self._hidden_saved = set()
         self.in_channels = unet.config.in_channels
+        self.vae_factor, self.latent_scale, self.vae_sample = 1, 1.0, 'mean'
+        if vae is not None:
+            self._setup_vae(dict(vae), unet)
         if len(data_mean) != self.in_channels or len(data_std) != self.in_channels:
             raise ValueError(f'data_mean / data_std need {self.in_channels} values (the U-Net '
                              f'input channels), got {len(data_mean)} / {len(data_std)}')
         self.frozen = frozen
         self.combine, self.out_type = combine, out_type
-        self.save_unet_weights = (pretrained is None) if save_unet_weights is None \
+        save_unet_weights = (pretrained is None) if save_unet_weights is None \
             else save_unet_weights
         self.register_buffer('data_mean', torch.tensor(data_mean).view(1, -1, 1, 1), False)
         self.register_buffer('data_std', torch.tensor(data_std).view(1, -1, 1, 1), False)
@@ -139,16 +150,12 @@ class DiffusionUNet(BaseModule):
                 self._drop_after(self.extractor.stop_after)
             if weights_dtype is not None:
                 unet.to(getattr(torch, weights_dtype))
-            # not a registered submodule: never in the optimizer / DDP; moved by _apply
-            self._hidden_unet = [unet]
-            self._register_state_dict_hook(DiffusionUNet._save_hidden_unet)
-            self._register_load_state_dict_pre_hook(self._load_hidden_unet, with_module=True)
+            self._hide('unet', unet, save=save_unet_weights)
         else:
             if weights_dtype is not None:
                 raise ValueError('weights_dtype is for a frozen U-Net; train with --amp instead')
             if gradient_checkpointing:
                 unet.enable_gradient_checkpointing()
-            self._hidden_unet = None
             self.unet = unet
         if frozen_stages >= 0 and frozen:
             raise ValueError('frozen_stages is for a trainable U-Net (frozen=False)')
@@ -158,17 +165,59 @@ class DiffusionUNet(BaseModule):
         self.frozen_stages = frozen_stages
         self._freeze_stages()
 
-    # -- the U-Net, registered (trainable) or hidden (frozen) --------------------------------
+    # -- frozen parts (U-Net when frozen, VAE): hidden from parameters(), moved by _apply ------
+    def _hide(self, name: str, module: nn.Module, save: bool) -> None:
+        module.eval().requires_grad_(False)
+        if not self._hidden:
+            self._register_state_dict_hook(DiffusionUNet._save_hidden)
+            self._register_load_state_dict_pre_hook(self._load_hidden, with_module=True)
+        self._hidden[name] = module
+        if save:
+            self._hidden_saved.add(name)
+
     def __getattr__(self, name):
-        if name == 'unet' and self.__dict__.get('_hidden_unet') is not None:
-            return self.__dict__['_hidden_unet'][0]
+        hidden = self.__dict__.get('_hidden')
+        if hidden is not None and name in hidden:
+            return hidden[name]
         return super().__getattr__(name)
 
     def _apply(self, fn, *args, **kwargs):
         super()._apply(fn, *args, **kwargs)
-        if getattr(self, '_hidden_unet', None) is not None:
-            self._hidden_unet[0]._apply(fn, *args, **kwargs)
+        for module in getattr(self, '_hidden', {}).values():
+            module._apply(fn, *args, **kwargs)
         return self
+
+    @staticmethod
+    def _save_hidden(module, state_dict, prefix, local_metadata):
+        for name in sorted(module._hidden_saved):
+            for k, v in module._hidden[name].state_dict().items():
+                state_dict[f'{prefix}{name}.{k}'] = v
+        return state_dict
+
+    def _load_hidden(self, module, state_dict, prefix, local_metadata, strict, missing,
+                     unexpected, errors):
+        for name, hidden in self._hidden.items():
+            keys = [k for k in state_dict if k.startswith(f'{prefix}{name}.')]
+            own = {k[len(prefix) + len(name) + 1:]: state_dict.pop(k) for k in keys}
+            if own:
+                hidden.load_state_dict(own, strict=False)
+
+    def _setup_vae(self, vae: dict, unet: nn.Module) -> None:
+        from mmdiffrep.diffusion import load_vae
+        scaling = vae.pop('scaling_factor', None)
+        self.vae_sample = vae.pop('sample', 'mean')
+        if self.vae_sample not in ('mean', 'sample'):
+            raise ValueError(f"vae sample must be 'mean' or 'sample', got {self.vae_sample!r}")
+        pretrained = vae.pop('pretrained', None)
+        model = load_vae(pretrained, vae.pop('cfg', None), **vae)
+        if model.config.latent_channels != unet.config.in_channels:
+            raise ValueError(f'the VAE gives {model.config.latent_channels} latent channels '
+                             f'but the U-Net takes {unet.config.in_channels}')
+        self.vae_factor = 2**(len(model.config.block_out_channels) - 1)
+        self.latent_scale = float(scaling if scaling is not None else
+                                  getattr(model.config, 'scaling_factor', 1.0))
+        self.in_channels = model.config.in_channels
+        self._hide('vae', model, save=pretrained is None)
 
     def _fixed_stage_modules(self) -> List[nn.Module]:
         if self.frozen or self.frozen_stages < 0:
@@ -185,25 +234,10 @@ class DiffusionUNet(BaseModule):
 
     def train(self, mode: bool = True):
         super().train(mode)
-        if self.frozen:
-            self.unet.eval()
+        for module in self._hidden.values():
+            module.eval()
         self._freeze_stages()
         return self
-
-    @staticmethod
-    def _save_hidden_unet(module, state_dict, prefix, local_metadata):
-        if module.save_unet_weights and module._hidden_unet is not None:
-            for k, v in module._hidden_unet[0].state_dict().items():
-                state_dict[f'{prefix}unet.{k}'] = v
-        return state_dict
-
-    def _load_hidden_unet(self, module, state_dict, prefix, local_metadata, strict, missing,
-                          unexpected, errors):
-        keys = [k for k in state_dict if k.startswith(f'{prefix}unet.')]
-        if not keys:
-            return
-        own = {k[len(prefix) + 5:]: state_dict.pop(k) for k in keys}
-        self.unet.load_state_dict(own, strict=False)
 
     def _drop_after(self, last: str) -> None:
         """Replace the U-Net modules that run after ``last`` by placeholders (keeping the
@@ -230,7 +264,9 @@ class DiffusionUNet(BaseModule):
         probe = 4 * self.extractor.divisor
         shapes = self.extractor.probe_shapes(probe)
         self.block_channels = {k: int(s[0]) for k, s in shapes.items()}
-        self.block_strides = {k: probe // int(s[-1]) for k, s in shapes.items()}
+        # strides relative to the image (latent stride x the VAE's downsampling)
+        self.block_strides = {k: probe // int(s[-1]) * self.vae_factor
+                              for k, s in shapes.items()}
         T = len(self.timesteps)
         out_channels, strides = [], []
         for name in self.blocks:
@@ -258,16 +294,26 @@ class DiffusionUNet(BaseModule):
         pixels = x * self.data_std + self.data_mean
         return pixels / 255.0 * (hi - lo) + lo
 
+    @torch.no_grad()
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        """Images in the VAE's range -> scaled latents (the U-Net's input)."""
+        vae = self._hidden['vae']
+        dist = vae.encode(x.to(next(vae.parameters()).dtype)).latent_dist
+        z = dist.mean if self.vae_sample == 'mean' else dist.sample()
+        return z * self.latent_scale
+
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
         if x.dim() != 4 or x.shape[1] != self.in_channels:
             raise ValueError(f'DiffusionUNet expects N x {self.in_channels} x H x W inputs, got '
                              f'shape {tuple(x.shape)}')
         H, W = x.shape[-2:]
-        d = self.extractor.divisor
+        d = self.extractor.divisor * self.vae_factor
         x = self.to_unet_range(x)
         ph, pw = (-H) % d, (-W) % d
         if ph or pw:
             x = F.pad(x, (0, pw, 0, ph), mode='replicate')
+        if 'vae' in self._hidden:
+            x = self.encode(x)
         if self.frozen:
             with torch.no_grad():
                 feats = self.extractor(x.to(next(self.unet.parameters()).dtype))
