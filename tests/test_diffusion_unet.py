@@ -248,3 +248,26 @@ def test_latent_unet_with_vae_equals_encode_then_hooked_forward(tmp_path):
     assert outs[0].shape[-1] == 32 // 4
     with pytest.raises(ValueError, match='VAE gives 4 latent channels but the U-Net takes 3'):
         DiffusionUNet(unet_cfg=UNET_CFG, vae=dict(cfg=VAE_CFG), blocks=['down.0'])
+
+
+def test_cached_prompt_embedding_conditions_the_unet(tmp_path):
+    unet = tiny_unet(COND_CFG)
+    unet.save_pretrained(tmp_path / 'unet')
+    embeds = torch.randn(3, 24)
+    torch.save(dict(text='a photo of a star', embeds=embeds), tmp_path / 'prompt.pt')
+    bb = DiffusionUNet(pretrained=str(tmp_path / 'unet'), blocks=['up.1.attentions.0'],
+                       timesteps=2, data_mean=[127.5] * 4, data_std=[127.5] * 4,
+                       prompt=dict(text='a photo of a star', cache=str(tmp_path / 'prompt.pt')))
+    x = torch.rand(2, 4, 16, 16) * 2 - 1
+    ref = hooked_forward(unet, {'a': unet.up_blocks[1].attentions[0]}, x, torch.tensor([2, 2]),
+                         encoder_hidden_states=embeds[None].expand(2, -1, -1))
+    torch.testing.assert_close(bb(x)[0], ref['a'], atol=1e-5, rtol=1e-5)
+    assert 'prompt_embeds' not in bb.state_dict()
+    with pytest.raises(ValueError, match="holds the embedding of 'a photo of a star'"):
+        DiffusionUNet(pretrained=str(tmp_path / 'unet'), blocks=['down.0'],
+                      data_mean=[127.5] * 4, data_std=[127.5] * 4,
+                      prompt=dict(text='', cache=str(tmp_path / 'prompt.pt')))
+    with pytest.raises(FileNotFoundError, match='no `pretrained` text encoder'):
+        DiffusionUNet(pretrained=str(tmp_path / 'unet'), blocks=['down.0'],
+                      data_mean=[127.5] * 4, data_std=[127.5] * 4,
+                      prompt=dict(text='', cache=str(tmp_path / 'missing.pt')))

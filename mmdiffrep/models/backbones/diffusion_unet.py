@@ -72,6 +72,9 @@ class DiffusionUNet(BaseModule):
         encoder_hidden_states_shape: for ``UNet2DConditionModel`` without text: ``(L, D)`` of a
             learnable conditioning embedding (zeros at init: the "null" condition).
         scheduler_cfg: ``DDPMScheduler`` kwargs; default: the pretrained folder's, else DDPM.
+        prompt: for text-conditioned U-Nets: ``dict(text='', pretrained=SD pipeline,
+            cache='checkpoints/empty_prompt.pt')``: the prompt's CLIP embedding, computed once
+            (needs transformers) or read from ``cache``; the text encoder is never kept.
         vae: for latent U-Nets (Stable-Diffusion style): ``dict(pretrained=..., subfolder='vae')``
             or ``dict(cfg=dict(...))`` for a random ``AutoencoderKL``; optional
             ``scaling_factor`` (default: the VAE's) and ``sample='mean' | 'sample'``. Images are
@@ -103,6 +106,7 @@ class DiffusionUNet(BaseModule):
                  encoder_hidden_states_shape: Optional[Tuple[int, int]] = None,
                  scheduler_cfg: Optional[dict] = None,
                  vae: Optional[dict] = None,
+                 prompt: Optional[dict] = None,
                  init_cfg: Optional[dict] = None):
         super().__init__(init_cfg=init_cfg)
         if combine not in COMBINE_MODES:
@@ -130,7 +134,17 @@ class DiffusionUNet(BaseModule):
 
         self.class_label = class_label
         self.null_condition = None
-        if type(unet).__name__ == 'UNet2DConditionModel':
+        self.register_buffer('prompt_embeds', None, persistent=False)
+        if prompt is not None:
+            if type(unet).__name__ != 'UNet2DConditionModel':
+                raise ValueError('`prompt` needs a UNet2DConditionModel')
+            from mmdiffrep.diffusion.prompts import load_prompt_embeds
+            embeds = load_prompt_embeds(**prompt)
+            if embeds.shape[-1] != unet.config.cross_attention_dim:
+                raise ValueError(f'prompt embedding width {embeds.shape[-1]} != the U-Net\'s '
+                                 f'cross_attention_dim {unet.config.cross_attention_dim}')
+            self.prompt_embeds = embeds
+        elif type(unet).__name__ == 'UNet2DConditionModel':
             if encoder_hidden_states_shape is None:
                 encoder_hidden_states_shape = (1, unet.config.cross_attention_dim)
             self.null_condition = nn.Parameter(torch.zeros(*encoder_hidden_states_shape),
@@ -281,8 +295,9 @@ class DiffusionUNet(BaseModule):
     # -- forward --------------------------------------------------------------------------------
     def _conditions(self, batch: int) -> dict:
         cond = {}
-        if self.null_condition is not None:
-            cond['encoder_hidden_states'] = self.null_condition[None].expand(batch, -1, -1)
+        context = self.prompt_embeds if self.prompt_embeds is not None else self.null_condition
+        if context is not None:
+            cond['encoder_hidden_states'] = context[None].expand(batch, -1, -1)
         if self.class_label is not None:
             cond['class_labels'] = torch.full((batch, ), self.class_label, dtype=torch.long,
                                               device=self.data_mean.device)
