@@ -19,30 +19,66 @@ PUBLISHED = {
         block_out_channels=(128, 128, 256, 256, 512, 512), layers_per_block=2,
         down_block_types=('DownBlock2D', ) * 4 + ('AttnDownBlock2D', 'DownBlock2D'),
         up_block_types=('UpBlock2D', 'AttnUpBlock2D') + ('UpBlock2D', ) * 4),
+    'runwayml/stable-diffusion-v1-5': dict(  # unet/config.json
+        type='UNet2DConditionModel', sample_size=64, in_channels=4, out_channels=4,
+        block_out_channels=(320, 640, 1280, 1280), layers_per_block=2, cross_attention_dim=768,
+        attention_head_dim=8,
+        down_block_types=('CrossAttnDownBlock2D', ) * 3 + ('DownBlock2D', ),
+        up_block_types=('UpBlock2D', ) + ('CrossAttnUpBlock2D', ) * 3),
+    'stabilityai/stable-diffusion-2-1': dict(
+        type='UNet2DConditionModel', sample_size=96, in_channels=4, out_channels=4,
+        block_out_channels=(320, 640, 1280, 1280), layers_per_block=2,
+        cross_attention_dim=1024, attention_head_dim=(5, 10, 20, 20),
+        use_linear_projection=True,
+        down_block_types=('CrossAttnDownBlock2D', ) * 3 + ('DownBlock2D', ),
+        up_block_types=('UpBlock2D', ) + ('CrossAttnUpBlock2D', ) * 3),
 }
+SD_VAE = dict(  # vae/config.json of SD 1.5 / 2.1
+    in_channels=3, out_channels=3, latent_channels=4, layers_per_block=2,
+    block_out_channels=(128, 256, 512, 512), down_block_types=('DownEncoderBlock2D', ) * 4,
+    up_block_types=('UpDecoderBlock2D', ) * 4, scaling_factor=0.18215)
 
 CONFIGS = [
     ('configs/diffusion_unet/ddae_ddpm-cifar10-32_1xb128-15e_cifar10-32x32.py', 32,
      lambda out: out.shape == (2, 10)),
     ('configs/diffusion_unet/ddpm-seg_ddpm-bedroom-256_1xb4-10k_ade20k-256x256.py', 64,
      lambda out: out.shape == (2, 150, 64, 64)),
+    ('configs/diffusion_unet/vpd_sd15_1xb8-80k_ade20k-512x512.py', 64,
+     lambda out: out.shape == (2, 150, 64, 64)),
+    ('configs/diffusion_unet/td-hm_dift-sd21_1xb32-210e_coco-256x192.py', 64,
+     lambda out: out.shape == (2, 17, 16, 16)),
 ]
 
 
 @pytest.mark.parametrize('path,size,check', CONFIGS, ids=[osp.basename(c[0]) for c in CONFIGS])
-def test_gpu_config_builds_and_runs_with_random_unet(repo_root, path, size, check):
+def test_gpu_config_builds_and_runs_with_random_unet(repo_root, tmp_path, path, size, check):
     cfg = Config.fromfile(osp.join(repo_root, path))
     backbone = cfg.model.backbone
-    backbone.unet_cfg = PUBLISHED[backbone.pop('pretrained')]
+    arch = PUBLISHED[backbone.pop('pretrained')]
+    backbone.unet_cfg = arch
+    backbone.pop('subfolder', None)
     backbone.pop('weights_dtype', None)  # fp16 weights are for the GPU
+    if 'vae' in backbone:
+        backbone.vae.pop('pretrained')
+        backbone.vae.pop('subfolder', None)
+        backbone.vae.cfg = SD_VAE
+    if 'prompt' in backbone:  # a stand-in for the cached CLIP embedding of the prompt
+        cache = tmp_path / 'prompt.pt'
+        torch.save(dict(text=backbone.prompt.text,
+                        embeds=torch.randn(77, arch['cross_attention_dim'])), cache)
+        backbone.prompt = dict(text=backbone.prompt.text, cache=str(cache))
     init_default_scope(cfg.default_scope)
     from mmengine.registry import MODELS
     with DefaultScope.overwrite_default_scope(cfg.default_scope):
         model = MODELS.build(cfg.model).eval()
     x = torch.rand(2, 3, size, size) * 255
     with torch.no_grad():
-        data = model.data_preprocessor(dict(inputs=list(x)), False)
-        out = model(data['inputs'], mode='tensor')
+        norm = cfg.model.get('data_preprocessor') or cfg.data_preprocessor
+        mean = torch.tensor(norm.mean).view(1, 3, 1, 1)
+        std = torch.tensor(norm.std).view(1, 3, 1, 1)
+        inputs = (x - mean) / std  # what the toolbox preprocessor does to the batch
+        out = model(inputs, None, mode='tensor')
     if cfg.default_scope == 'mmseg':
         out = torch.nn.functional.interpolate(out, size=(size, size))
+    del model
     assert check(out), getattr(out, 'shape', out)
