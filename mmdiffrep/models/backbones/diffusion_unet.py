@@ -122,8 +122,8 @@ class DiffusionUNet(BaseModule):
         if vae is not None:
             self._setup_vae(dict(vae), unet)
         if len(data_mean) != self.in_channels or len(data_std) != self.in_channels:
-            raise ValueError(f'data_mean / data_std need {self.in_channels} values (the U-Net '
-                             f'input channels), got {len(data_mean)} / {len(data_std)}')
+            raise ValueError(f'data_mean / data_std need {self.in_channels} values (the input '
+                             f'image channels), got {len(data_mean)} / {len(data_std)}')
         self.frozen = frozen
         self.combine, self.out_type = combine, out_type
         save_unet_weights = (pretrained is None) if save_unet_weights is None \
