@@ -1,0 +1,141 @@
+"""DDPM: train a diffusers U-Net as a denoising diffusion model with mmengine.
+
+The noising, schedules and samplers are diffusers' (``DDPMScheduler.add_noise``,
+``get_velocity``, ``DDIMScheduler``), so a trained model exports to a diffusers folder as it is
+and :class:`~mmdiffrep.models.backbones.DiffusionUNet` reads it back.
+
+Example config::
+
+    model = dict(type='mmdiffrep.DDPM', unet_cfg=dict(type='UNet2DModel', sample_size=32, ...),
+                 prediction_type='epsilon', beta_schedule='linear',
+                 data_preprocessor=dict(type='mmpretrain.ClsDataPreprocessor',
+                                        mean=[127.5] * 3, std=[127.5] * 3, to_rgb=True))
+"""
+from typing import Dict, List, Optional
+
+import torch
+import torch.nn.functional as F
+from mmengine.model import BaseModel
+
+from mmdiffrep.diffusion import build_unet
+from mmdiffrep.registry import MODELS
+
+BETA_SCHEDULES = {'linear': 'linear', 'scaled_linear': 'scaled_linear',
+                  'cosine': 'squaredcos_cap_v2', 'squaredcos_cap_v2': 'squaredcos_cap_v2'}
+PREDICTION_TYPES = ('epsilon', 'v_prediction', 'sample')
+LOSS_WEIGHTINGS = ('uniform', 'min_snr')
+
+
+@MODELS.register_module()
+class DDPM(BaseModel):
+    """A denoising diffusion model around a diffusers ``UNet2DModel``.
+
+    Args:
+        unet_cfg: ``dict(type='UNet2DModel', **kwargs)``; class-conditional when
+            ``num_class_embeds`` is set (labels from ``data_samples[i].gt_label``).
+        num_train_timesteps: length of the forward process.
+        beta_schedule: ``'linear'`` | ``'cosine'`` (= diffusers ``squaredcos_cap_v2``) |
+            ``'scaled_linear'``.
+        prediction_type: ``'epsilon'`` | ``'v_prediction'`` | ``'sample'``.
+        loss_weighting: ``'uniform'`` or ``'min_snr'`` (Min-SNR-gamma, Hang et al. 2023).
+        min_snr_gamma: gamma of ``'min_snr'``.
+        data_preprocessor: must map images to [-1, 1] (e.g. mean = std = 127.5).
+    """
+
+    def __init__(self,
+                 unet_cfg: dict,
+                 num_train_timesteps: int = 1000,
+                 beta_schedule: str = 'linear',
+                 prediction_type: str = 'epsilon',
+                 loss_weighting: str = 'uniform',
+                 min_snr_gamma: float = 5.0,
+                 data_preprocessor: Optional[dict] = None,
+                 init_cfg: Optional[dict] = None):
+        super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        from diffusers import DDPMScheduler
+        if beta_schedule not in BETA_SCHEDULES:
+            raise ValueError(f'unknown beta_schedule {beta_schedule!r}; expected one of '
+                             f'{sorted(BETA_SCHEDULES)}')
+        if prediction_type not in PREDICTION_TYPES:
+            raise ValueError(f'unknown prediction_type {prediction_type!r}; expected one of '
+                             f'{PREDICTION_TYPES}')
+        if loss_weighting not in LOSS_WEIGHTINGS:
+            raise ValueError(f'unknown loss_weighting {loss_weighting!r}; expected one of '
+                             f'{LOSS_WEIGHTINGS}')
+        self.unet = build_unet(unet_cfg)
+        self.scheduler = DDPMScheduler(num_train_timesteps=num_train_timesteps,
+                                       beta_schedule=BETA_SCHEDULES[beta_schedule],
+                                       prediction_type=prediction_type)
+        self.prediction_type = prediction_type
+        self.loss_weighting, self.min_snr_gamma = loss_weighting, min_snr_gamma
+        self.class_conditional = self.unet.config.num_class_embeds is not None
+        alphas = self.scheduler.alphas_cumprod
+        self.register_buffer('snr', alphas / (1 - alphas), persistent=False)
+
+    def _labels(self, data_samples, device) -> Optional[torch.Tensor]:
+        if not self.class_conditional:
+            return None
+        if not data_samples or 'gt_label' not in data_samples[0]:
+            raise ValueError('a class-conditional DDPM (num_class_embeds set) needs labels: '
+                             'data_samples with gt_label')
+        return torch.cat([s.gt_label for s in data_samples]).to(device)
+
+    def _check_size(self, x: torch.Tensor) -> None:
+        n = sum(1 for b in self.unet.down_blocks if getattr(b, 'downsamplers', None))
+        if x.shape[-1] % 2**n or x.shape[-2] % 2**n:
+            raise ValueError(f'image size {tuple(x.shape[-2:])} is not supported by this U-Net:'
+                             f' H and W must be multiples of {2**n}')
+
+    def loss(self, inputs: torch.Tensor, data_samples=None) -> Dict[str, torch.Tensor]:
+        self._check_size(inputs)
+        b = inputs.shape[0]
+        t = torch.randint(0, self.scheduler.config.num_train_timesteps, (b, ),
+                          device=inputs.device)
+        noise = torch.randn_like(inputs)
+        x_t = self.scheduler.add_noise(inputs, noise, t)
+        pred = self.unet(x_t, t, class_labels=self._labels(data_samples, inputs.device)).sample
+        if self.prediction_type == 'epsilon':
+            target = noise
+        elif self.prediction_type == 'v_prediction':
+            target = self.scheduler.get_velocity(inputs, noise, t)
+        else:
+            target = inputs
+        per_sample = F.mse_loss(pred.float(), target.float(), reduction='none').mean((1, 2, 3))
+        if self.loss_weighting == 'min_snr':  # min(SNR, gamma) in the x0-loss scale
+            snr = self.snr.to(inputs.device)[t]
+            scale = {'epsilon': snr, 'v_prediction': snr + 1,
+                     'sample': torch.ones_like(snr)}[self.prediction_type]
+            per_sample = per_sample * torch.clamp(snr, max=self.min_snr_gamma) / scale
+        return dict(loss_diffusion=per_sample.mean())
+
+    @torch.no_grad()
+    def sample(self, num: int, steps: int = 50, labels: Optional[torch.Tensor] = None,
+               generator: Optional[torch.Generator] = None, sampler: str = 'ddim') -> torch.Tensor:
+        """``num`` images in [-1, 1] from noise with diffusers' DDIM (or DDPM) sampler."""
+        from diffusers import DDIMScheduler, DDPMScheduler
+        cls = {'ddim': DDIMScheduler, 'ddpm': DDPMScheduler}[sampler]
+        sched = cls.from_config(self.scheduler.config)
+        sched.set_timesteps(steps)
+        p = next(self.unet.parameters())
+        size = self.unet.config.sample_size
+        size = (size, size) if isinstance(size, int) else tuple(size)
+        x = torch.randn((num, self.unet.config.in_channels) + size, generator=generator).to(p)
+        if self.class_conditional and labels is None:
+            labels = torch.arange(num) % self.unet.config.num_class_embeds
+        labels = labels.to(p.device) if labels is not None else None
+        for t in sched.timesteps:
+            out = self.unet(x, t.to(p.device), class_labels=labels).sample
+            x = sched.step(out, t, x).prev_sample
+        return x.clamp(-1, 1)
+
+    def forward(self, inputs: torch.Tensor, data_samples=None, mode: str = 'tensor'):
+        if mode == 'loss':
+            return self.loss(inputs, data_samples)
+        if mode == 'tensor':
+            t = torch.zeros(inputs.shape[0], dtype=torch.long, device=inputs.device)
+            return self.unet(inputs, t, class_labels=self._labels(data_samples,
+                                                                  inputs.device)).sample
+        if mode == 'predict':
+            raise NotImplementedError('DDPM has no predictions to evaluate; sample with '
+                                      'DDPMSampleHook / tools, or use val_cfg=None')
+        raise ValueError(f'invalid mode {mode!r}')
