@@ -39,7 +39,9 @@ default_hooks = dict(
     logger=dict(type='LoggerHook', interval=20),
     checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=500, max_keep_ckpts=2))
 custom_hooks = [
-    dict(type='EMAHook', momentum=0.002, update_buffers=True, priority=49),
+    # momentum 0.01 averages over ~100 iterations: at 1.5k iterations a slower EMA (0.002)
+    # still carried the near-random early weights (its samples at iter 500 were pure noise)
+    dict(type='EMAHook', momentum=0.01, update_buffers=True, priority=49),
     dict(type='mmdiffrep.DDPMSampleHook', interval=500, num_samples=36, steps=50),
 ]
 log_processor = dict(by_epoch=False)
