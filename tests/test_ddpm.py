@@ -108,3 +108,39 @@ def test_unsupported_image_size_and_missing_labels():
     cond = DDPM(dict(TINY, num_class_embeds=6))
     with pytest.raises(ValueError, match='needs labels'):
         cond.loss(torch.randn(1, 3, 16, 16), None)
+
+
+def test_resume_restores_ema_and_optimizer_state(tmp_path, repo_root, shapes_root,
+                                                 subprocess_env):
+    """Train 4 iterations with a checkpoint at 2, resume from it: the EMA and Adam step
+    counters continue from 2 (they would restart at 0 if their state were lost)."""
+    import subprocess
+    tiny32 = dict(TINY, sample_size=32)
+    cfg = tmp_path / 'ddpm_tiny.py'
+    base = osp.join(repo_root, 'configs/ddpm/ddpm_unet-shapes32_1xb64-1500it_shapes-32x32.py')
+    cfg.write_text('\n'.join([
+        f'_base_ = {base!r}',
+        f'model = dict(unet_cfg={tiny32!r})',
+        f"train_dataloader = dict(batch_size=8, num_workers=0, persistent_workers=False, "
+        f"dataset=dict(data_root={shapes_root + '/'!r}))",
+        'train_cfg = dict(max_iters=4)',
+        "default_hooks = dict(checkpoint=dict(interval=2, max_keep_ckpts=-1))",
+        "custom_hooks = [dict(type='EMAHook', momentum=0.1, update_buffers=True, priority=49),"
+        " dict(type='mmdiffrep.DDPMSampleHook', interval=2, num_samples=4, steps=2)]",
+    ]))
+
+    def train(*extra):
+        out = subprocess.run([sys.executable, 'tools/train.py', str(cfg), *extra], cwd=repo_root,
+                             env=subprocess_env, capture_output=True, text=True, timeout=600)
+        assert out.returncode == 0, out.stderr[-3000:]
+        return out.stdout + out.stderr
+
+    first = tmp_path / 'w1'
+    train('--work-dir', str(first))
+    log = train('--work-dir', str(tmp_path / 'w2'), '--resume', str(first / 'iter_2.pth'))
+    assert 'resumed epoch: 0, iter: 2' in log
+    final = torch.load(tmp_path / 'w2' / 'iter_4.pth', map_location='cpu')
+    assert int(final['ema_state_dict']['steps']) == 4
+    adam_steps = {int(s['step']) for s in final['optimizer']['state'].values()}
+    assert adam_steps == {4}
+    assert (tmp_path / 'w2' / 'samples' / 'iter_4.png').exists()
