@@ -5,7 +5,6 @@ import sys
 import numpy as np
 import pytest
 import torch
-from mmengine.config import Config
 
 from mmdiffrep.models.algorithms import DDPM
 

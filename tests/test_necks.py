@@ -3,7 +3,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from mmdiffrep.models.necks import HyperfeatureNeck, UpsampleConcatNeck
+from mmdiffrep.models.necks import HyperfeatureNeck
 from mmdiffrep.registry import MODELS
 
 

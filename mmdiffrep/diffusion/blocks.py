@@ -132,18 +132,27 @@ class BlockRecorder:
         return dict(self.outputs)
 
 
-def execution_order(unet: nn.Module, names: List[str], forward) -> List[str]:
-    """Names sorted by when their outputs are produced in ``forward()`` (a dry run)."""
-    order = []
-    handles = []
+def dry_run(unet: nn.Module, names: List[str],
+            forward) -> Tuple[List[str], Dict[str, torch.Size]]:
+    """Run ``forward()`` once and return the names sorted by when their outputs are produced,
+    and each named block's output shape ``(C, h, w)``."""
+    order, shapes, handles = [], {}, []
+
+    def hook(name):
+
+        def record(module, args, output):
+            if name not in shapes:
+                order.append(name)
+                shapes[name] = _as_tensor(output).shape[1:]
+
+        return record
+
     for name in dict.fromkeys(names):
-        module = resolve_block(unet, name)[1]
-        handles.append(module.register_forward_hook(
-            lambda m, a, o, name=name: order.append(name) if name not in order else None))
+        handles.append(resolve_block(unet, name)[1].register_forward_hook(hook(name)))
     try:
         with torch.no_grad():
             forward()
     finally:
         for h in handles:
             h.remove()
-    return order
+    return order, shapes

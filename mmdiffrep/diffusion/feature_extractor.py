@@ -5,12 +5,12 @@ The backbone, RepFusion's teacher and the analysis tools all call :class:`UNetFe
 It runs every (timestep x noise draw) as ONE batched U-Net forward with a per-sample timestep
 tensor, and stops the forward right after the last requested block.
 """
-from typing import Callable, Dict, List, Optional, Sequence, Union
+from typing import Callable, Dict, Optional, Sequence, Union
 
 import torch
 import torch.nn as nn
 
-from .blocks import BlockRecorder, execution_order, resolve_block
+from .blocks import BlockRecorder, dry_run, resolve_block
 
 NOISE_MODES = ('none', 'fixed', 'random')
 
@@ -78,30 +78,21 @@ class UNetFeatureExtractor:
         self.noise, self.ensemble, self.noise_seed = noise, ensemble, noise_seed
         self.condition_fn = condition_fn
         self.divisor = size_divisor(unet)
-        self.order = self._dry_run_order()
+        # one dry forward gives the execution order (for early exit) and the block shapes
+        # (C, h, w) for a probe_size x probe_size input (for strides)
+        self.probe_size = 4 * self.divisor
+        self.order, self.block_shapes = self._dry_run()
         self.stop_after = self.order[-1] if early_exit else None
         self._fixed_noise: Dict[tuple, torch.Tensor] = {}
 
     # -- structure ---------------------------------------------------------------------------
-    def _dummy_input(self, batch: int = 1, size: Optional[int] = None):
+    def _dry_run(self):
         p = next(self.unet.parameters())
-        size = size or self.divisor
-        return torch.zeros(batch, self.unet.config.in_channels, size, size, device=p.device,
-                           dtype=p.dtype)
-
-    def _dry_run_order(self) -> List[str]:
-        x = self._dummy_input()
+        x = torch.zeros(1, self.unet.config.in_channels, self.probe_size, self.probe_size,
+                        device=p.device, dtype=p.dtype)
         t = torch.zeros(1, dtype=torch.long, device=x.device)
-        return execution_order(self.unet, self.blocks,
-                               lambda: self.unet(x, t, **self._conditions(1), return_dict=False))
-
-    def probe_shapes(self, size: int) -> Dict[str, torch.Size]:
-        """Output shape ``(C, h, w)`` of each block for a ``size x size`` input."""
-        x = self._dummy_input(1, size)
-        t = torch.zeros(1, dtype=torch.long, device=x.device)
-        with torch.no_grad(), BlockRecorder(self.unet, self.blocks, self.stop_after) as rec:
-            feats = rec.run(lambda: self.unet(x, t, **self._conditions(1), return_dict=False))
-        return {k: v.shape[1:] for k, v in feats.items()}
+        return dry_run(self.unet, self.blocks,
+                       lambda: self.unet(x, t, **self._conditions(1), return_dict=False))
 
     def _conditions(self, batch: int) -> dict:
         return self.condition_fn(batch) if self.condition_fn is not None else {}

@@ -11,13 +11,13 @@ Example config::
                  data_preprocessor=dict(type='mmpretrain.ClsDataPreprocessor',
                                         mean=[127.5] * 3, std=[127.5] * 3, to_rgb=True))
 """
-from typing import Dict, List, Optional
+from typing import Dict, Optional
 
 import torch
 import torch.nn.functional as F
 from mmengine.model import BaseModel
 
-from mmdiffrep.diffusion import build_unet
+from mmdiffrep.diffusion import build_unet, size_divisor
 from mmdiffrep.registry import MODELS
 
 BETA_SCHEDULES = {'linear': 'linear', 'scaled_linear': 'scaled_linear',
@@ -81,10 +81,10 @@ class DDPM(BaseModel):
         return torch.cat([s.gt_label for s in data_samples]).to(device)
 
     def _check_size(self, x: torch.Tensor) -> None:
-        n = sum(1 for b in self.unet.down_blocks if getattr(b, 'downsamplers', None))
-        if x.shape[-1] % 2**n or x.shape[-2] % 2**n:
+        d = size_divisor(self.unet)
+        if x.shape[-1] % d or x.shape[-2] % d:
             raise ValueError(f'image size {tuple(x.shape[-2:])} is not supported by this U-Net:'
-                             f' H and W must be multiples of {2**n}')
+                             f' H and W must be multiples of {d}')
 
     def loss(self, inputs: torch.Tensor, data_samples=None) -> Dict[str, torch.Tensor]:
         self._check_size(inputs)

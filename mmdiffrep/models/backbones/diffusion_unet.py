@@ -275,8 +275,8 @@ class DiffusionUNet(BaseModule):
 
     # -- geometry -------------------------------------------------------------------------------
     def _read_geometry(self) -> None:
-        probe = 4 * self.extractor.divisor
-        shapes = self.extractor.probe_shapes(probe)
+        probe = self.extractor.probe_size
+        shapes = self.extractor.block_shapes
         self.block_channels = {k: int(s[0]) for k, s in shapes.items()}
         # strides relative to the image (latent stride x the VAE's downsampling)
         self.block_strides = {k: probe // int(s[-1]) * self.vae_factor
