@@ -271,3 +271,59 @@ def test_cached_prompt_embedding_conditions_the_unet(tmp_path):
         DiffusionUNet(pretrained=str(tmp_path / 'unet'), blocks=['down.0'],
                       data_mean=[127.5] * 4, data_std=[127.5] * 4,
                       prompt=dict(text='', cache=str(tmp_path / 'missing.pt')))
+
+
+def test_per_class_prompts_and_learnable_condition(tmp_path):
+    """VPD-style: one context token per class prompt, tuned while the U-Net stays frozen."""
+    unet = tiny_unet(COND_CFG)
+    unet.save_pretrained(tmp_path / 'unet')
+    classes = ['a photo of a circle', 'a photo of a star', 'a photo of a cross']
+    embeds = torch.randn(3, 24)
+    torch.save(dict(text=classes, embeds=embeds), tmp_path / 'classes.pt')
+    kw = dict(pretrained=str(tmp_path / 'unet'), blocks=['up.1.attentions.0'], timesteps=2,
+              data_mean=[127.5] * 4, data_std=[127.5] * 4,
+              prompt=dict(text=classes, cache=str(tmp_path / 'classes.pt')))
+    bb = DiffusionUNet(learnable_condition=True, **kw)
+    assert list(bb.parameters()) == [bb.null_condition]  # U-Net hidden, context trainable
+    x = torch.rand(2, 4, 16, 16) * 2 - 1
+    ref = hooked_forward(unet, {'a': unet.up_blocks[1].attentions[0]}, x, torch.tensor([2, 2]),
+                         encoder_hidden_states=embeds[None].expand(2, -1, -1))
+    out = bb(x)[0]
+    torch.testing.assert_close(out, ref['a'], atol=1e-5, rtol=1e-5)
+    out.square().mean().backward()
+    assert bb.null_condition.grad is not None and bb.null_condition.grad.abs().sum() > 0
+    assert all(p.grad is None for p in bb.unet.parameters())
+    assert 'null_condition' in bb.state_dict()  # the tuned context is saved
+    # not learnable: a buffer, no parameters at all
+    assert list(DiffusionUNet(**kw).parameters()) == []
+    with pytest.raises(ValueError, match='holds the embedding of'):  # other prompts
+        DiffusionUNet(**dict(kw, prompt=dict(text=classes[:2],
+                                             cache=str(tmp_path / 'classes.pt'))))
+    torch.save(embeds, tmp_path / 'bare.pt')  # a bare tensor: only its size can be checked
+    with pytest.raises(ValueError, match='holds 3 embeddings for 2 prompts'):
+        DiffusionUNet(**dict(kw, prompt=dict(text=classes[:2], cache=str(tmp_path / 'bare.pt'))))
+
+
+def test_class_label_fixed_and_learnable(tmp_path):
+    unet = tiny_unet(dict(UNET_CFG, num_class_embeds=6))
+    unet.save_pretrained(tmp_path / 'unet')
+    x = torch.rand(2, 3, 32, 32) * 2 - 1
+    ref = hooked_forward(unet, {'m': unet.mid_block}, x, torch.tensor([5, 5]),
+                         class_labels=torch.tensor([4, 4]))
+    kw = dict(pretrained=str(tmp_path / 'unet'), blocks=['mid'], timesteps=5)
+    torch.testing.assert_close(DiffusionUNet(class_label=4, **kw)(x)[0], ref['m'],
+                               atol=1e-5, rtol=1e-5)
+    bb = DiffusionUNet(class_label='learnable', **kw)
+    assert list(bb.parameters()) == [bb.class_condition]
+    # starts at the mean class embedding
+    torch.testing.assert_close(bb.class_condition.detach(), unet.class_embedding.weight.mean(0))
+    with torch.no_grad():  # set to class 4's embedding: must give the features of label 4
+        bb.class_condition.copy_(unet.class_embedding.weight[4])
+    out = bb(x)[0]
+    torch.testing.assert_close(out, ref['m'], atol=1e-5, rtol=1e-5)
+    out.mean().backward()
+    assert bb.class_condition.grad.abs().sum() > 0
+    with pytest.raises(ValueError, match=r'must be .learnable. or an int in \[0, 6\)'):
+        DiffusionUNet(class_label=6, **kw)
+    with pytest.raises(ValueError, match='needs a class-conditional U-Net'):
+        DiffusionUNet(unet_cfg=UNET_CFG, blocks=['mid'], class_label=0)

@@ -12,14 +12,16 @@ environment does not install it; compute the cache once where it is installed
 """
 import os
 import os.path as osp
-from typing import Optional
+from typing import List, Optional, Union
 
 import torch
 
 
-def encode_prompt(text: str, pretrained: str, subfolder: str = 'text_encoder',
+def encode_prompt(text: Union[str, List[str]], pretrained: str, subfolder: str = 'text_encoder',
                   tokenizer_subfolder: str = 'tokenizer') -> torch.Tensor:
-    """``(L, D)`` CLIP hidden states of ``text`` (padded to the tokenizer's max length)."""
+    """``(L, D)`` CLIP hidden states of one prompt ``text`` (padded to the tokenizer's max
+    length); for a list of prompts (e.g. one per class, as VPD), ``(N, D)``: each prompt's
+    end-of-text token state, the one CLIP pools a sentence into."""
     try:
         from transformers import CLIPTextModel, CLIPTokenizer
     except ImportError as e:
@@ -29,27 +31,34 @@ def encode_prompt(text: str, pretrained: str, subfolder: str = 'text_encoder',
             'tools/model_converters/cache_prompt_embeds.py and pass its file as `cache`') from e
     tokenizer = CLIPTokenizer.from_pretrained(pretrained, subfolder=tokenizer_subfolder)
     encoder = CLIPTextModel.from_pretrained(pretrained, subfolder=subfolder).eval()
-    tokens = tokenizer([text], padding='max_length', max_length=tokenizer.model_max_length,
+    texts = [text] if isinstance(text, str) else list(text)
+    tokens = tokenizer(texts, padding='max_length', max_length=tokenizer.model_max_length,
                        truncation=True, return_tensors='pt')
     with torch.no_grad():
-        states = encoder(tokens.input_ids)[0][0]
+        states = encoder(tokens.input_ids)[0]
     del encoder
-    return states.float()
+    if isinstance(text, str):
+        return states[0].float()
+    eos = tokens.input_ids.argmax(-1)  # CLIP's end-of-text id is the largest in its vocabulary
+    return states[torch.arange(len(texts)), eos].float()
 
 
-def load_prompt_embeds(text: str = '', pretrained: Optional[str] = None,
+def load_prompt_embeds(text: Union[str, List[str]] = '', pretrained: Optional[str] = None,
                        cache: Optional[str] = None, **kwargs) -> torch.Tensor:
     """The cached embedding of ``text``: read ``cache`` if it exists, else compute it with the
     text encoder of ``pretrained`` and write ``cache``."""
     if cache is not None and osp.isfile(cache):
         data = torch.load(cache, map_location='cpu')
         states = data['embeds'] if isinstance(data, dict) else data
-        if isinstance(data, dict) and data.get('text', text) != text:
+        if isinstance(data, dict) and _as_key(data.get('text', text)) != _as_key(text):
             raise ValueError(f'prompt cache {cache!r} holds the embedding of '
                              f'{data["text"]!r}, not of {text!r}')
         if states.dim() != 2:
             raise ValueError(f'prompt cache {cache!r} must hold an (L, D) tensor, got shape '
                              f'{tuple(states.shape)}')
+        if not isinstance(text, str) and len(states) != len(text):
+            raise ValueError(f'prompt cache {cache!r} holds {len(states)} embeddings for '
+                             f'{len(text)} prompts')
         return states.float()
     if pretrained is None:
         raise FileNotFoundError(f'prompt cache {cache!r} does not exist and no `pretrained` '
@@ -59,3 +68,7 @@ def load_prompt_embeds(text: str = '', pretrained: Optional[str] = None,
         os.makedirs(osp.dirname(osp.abspath(cache)), exist_ok=True)
         torch.save(dict(text=text, embeds=states), cache)
     return states
+
+
+def _as_key(text):
+    return text if isinstance(text, str) else tuple(text)

@@ -68,13 +68,19 @@ class DiffusionUNet(BaseModule):
             -1 trains everything. Per-part learning rates: mmengine's ``paramwise_cfg``, e.g.
             ``custom_keys={'backbone.unet.up_blocks': dict(lr_mult=0.1)}``.
         gradient_checkpointing: for a trainable U-Net.
-        class_label: for class-conditional U-Nets, the label fed with every image.
+        class_label: for class-conditional U-Nets (``num_class_embeds``): an int, the label fed
+            with every image; or ``'learnable'``: one trainable class embedding (initialised to
+            the mean of the U-Net's class embeddings) fed with every image in place of a label.
         encoder_hidden_states_shape: for ``UNet2DConditionModel`` without text: ``(L, D)`` of a
-            learnable conditioning embedding (zeros at init: the "null" condition).
+            conditioning embedding (zeros at init: the "null" condition).
+        learnable_condition: train the conditioning context (null embedding or prompt
+            embeddings) even when the U-Net is frozen (VPD-style tuned class embeddings).
         scheduler_cfg: ``DDPMScheduler`` kwargs; default: the pretrained folder's, else DDPM.
         prompt: for text-conditioned U-Nets: ``dict(text='', pretrained=SD pipeline,
             cache='checkpoints/empty_prompt.pt')``: the prompt's CLIP embedding, computed once
             (needs transformers) or read from ``cache``; the text encoder is never kept.
+            ``text`` may be a list (e.g. ``'a photo of a {class}'`` per class): the context is
+            then one token per prompt (VPD's per-class embeddings).
         vae: for latent U-Nets (Stable-Diffusion style): ``dict(pretrained=..., subfolder='vae')``
             or ``dict(cfg=dict(...))`` for a random ``AutoencoderKL``; optional
             ``scaling_factor`` (default: the VAE's) and ``sample='mean' | 'sample'``. Images are
@@ -102,8 +108,9 @@ class DiffusionUNet(BaseModule):
                  weights_dtype: Optional[str] = None,
                  frozen_stages: int = -1,
                  gradient_checkpointing: bool = False,
-                 class_label: Optional[int] = None,
+                 class_label: Union[int, str, None] = None,
                  encoder_hidden_states_shape: Optional[Tuple[int, int]] = None,
+                 learnable_condition: bool = False,
                  scheduler_cfg: Optional[dict] = None,
                  vae: Optional[dict] = None,
                  prompt: Optional[dict] = None,
@@ -132,23 +139,8 @@ class DiffusionUNet(BaseModule):
         self.register_buffer('data_std', torch.tensor(data_std).view(1, -1, 1, 1), False)
         self.input_range = tuple(float(v) for v in input_range)
 
-        self.class_label = class_label
-        self.null_condition = None
-        self.register_buffer('prompt_embeds', None, persistent=False)
-        if prompt is not None:
-            if type(unet).__name__ != 'UNet2DConditionModel':
-                raise ValueError('`prompt` needs a UNet2DConditionModel')
-            from mmdiffrep.diffusion.prompts import load_prompt_embeds
-            embeds = load_prompt_embeds(**prompt)
-            if embeds.shape[-1] != unet.config.cross_attention_dim:
-                raise ValueError(f'prompt embedding width {embeds.shape[-1]} != the U-Net\'s '
-                                 f'cross_attention_dim {unet.config.cross_attention_dim}')
-            self.prompt_embeds = embeds
-        elif type(unet).__name__ == 'UNet2DConditionModel':
-            if encoder_hidden_states_shape is None:
-                encoder_hidden_states_shape = (1, unet.config.cross_attention_dim)
-            self.null_condition = nn.Parameter(torch.zeros(*encoder_hidden_states_shape),
-                                               requires_grad=not frozen)
+        self._setup_conditions(unet, class_label, prompt, encoder_hidden_states_shape,
+                               trainable=learnable_condition or not frozen)
 
         self.extractor = UNetFeatureExtractor(
             unet, blocks, timesteps, load_scheduler(pretrained, scheduler_cfg), noise=noise,
@@ -178,6 +170,44 @@ class DiffusionUNet(BaseModule):
                              f'{len(unet.down_blocks)} down blocks')
         self.frozen_stages = frozen_stages
         self._freeze_stages()
+
+    # -- conditioning: fixed or learnable context / class embedding ----------------------------
+    def _setup_conditions(self, unet, class_label, prompt, context_shape, trainable):
+        self.class_label, self.class_condition = class_label, None
+        self.null_condition = None
+        self.register_buffer('prompt_embeds', None, persistent=False)
+        is_cond_unet = type(unet).__name__ == 'UNet2DConditionModel'
+        if prompt is not None:
+            if not is_cond_unet:
+                raise ValueError('`prompt` needs a UNet2DConditionModel')
+            from mmdiffrep.diffusion.prompts import load_prompt_embeds
+            embeds = load_prompt_embeds(**prompt)
+            if embeds.shape[-1] != unet.config.cross_attention_dim:
+                raise ValueError(f'prompt embedding width {embeds.shape[-1]} != the U-Net\'s '
+                                 f'cross_attention_dim {unet.config.cross_attention_dim}')
+            if trainable:  # a parameter initialised from the prompt
+                self.null_condition = nn.Parameter(embeds.clone())
+            else:
+                self.prompt_embeds = embeds
+        elif is_cond_unet:
+            if context_shape is None:
+                context_shape = (1, unet.config.cross_attention_dim)
+            self.null_condition = nn.Parameter(torch.zeros(*context_shape),
+                                               requires_grad=trainable)
+        table = getattr(unet, 'class_embedding', None)
+        if class_label is None:
+            return
+        if not isinstance(table, nn.Embedding):
+            raise ValueError(f'class_label={class_label!r} needs a class-conditional U-Net '
+                             '(num_class_embeds set); this one has no class embedding table')
+        if class_label == 'learnable':
+            self.class_condition = nn.Parameter(table.weight.detach().mean(0).clone())
+            # the U-Net looks up a (dummy) label; its embedding is replaced by ours
+            table.register_forward_hook(lambda m, args, out: self.class_condition.to(
+                out.dtype).expand_as(out))
+        elif not (isinstance(class_label, int) and 0 <= class_label < table.num_embeddings):
+            raise ValueError(f'class_label={class_label!r} must be \'learnable\' or an int in '
+                             f'[0, {table.num_embeddings})')
 
     # -- frozen parts (U-Net when frozen, VAE): hidden from parameters(), moved by _apply ------
     def _hide(self, name: str, module: nn.Module, save: bool) -> None:
@@ -299,7 +329,8 @@ class DiffusionUNet(BaseModule):
         if context is not None:
             cond['encoder_hidden_states'] = context[None].expand(batch, -1, -1)
         if self.class_label is not None:
-            cond['class_labels'] = torch.full((batch, ), self.class_label, dtype=torch.long,
+            label = 0 if self.class_label == 'learnable' else self.class_label
+            cond['class_labels'] = torch.full((batch, ), label, dtype=torch.long,
                                               device=self.data_mean.device)
         return cond
 
@@ -317,10 +348,17 @@ class DiffusionUNet(BaseModule):
         z = dist.mean if self.vae_sample == 'mean' else dist.sample()
         return z * self.latent_scale
 
-    def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
+    def forward(self, x: torch.Tensor,
+                timesteps: Optional[torch.Tensor] = None) -> Tuple[torch.Tensor, ...]:
+        """Features of ``x`` (normalised by the data preprocessor). ``timesteps``: optional
+        per-image (B,) integer tensor overriding the configured ones (e.g. a distillation
+        teacher whose timestep is sampled per image); then there is one timestep."""
         if x.dim() != 4 or x.shape[1] != self.in_channels:
             raise ValueError(f'DiffusionUNet expects N x {self.in_channels} x H x W inputs, got '
                              f'shape {tuple(x.shape)}')
+        if timesteps is not None and len(self.timesteps) != 1:
+            raise ValueError('per-image timesteps replace the configured ones, so configure '
+                             f'one timestep (out_channels depend on it), not {self.timesteps}')
         H, W = x.shape[-2:]
         d = self.extractor.divisor * self.vae_factor
         x = self.to_unet_range(x)
@@ -330,10 +368,13 @@ class DiffusionUNet(BaseModule):
         if 'vae' in self._hidden:
             x = self.encode(x)
         if self.frozen:
-            with torch.no_grad():
-                feats = self.extractor(x.to(next(self.unet.parameters()).dtype))
+            # gradients only for a learnable condition (the U-Net's weights have none)
+            learnable = any(p is not None and p.requires_grad
+                            for p in (self.null_condition, self.class_condition))
+            with torch.set_grad_enabled(learnable and torch.is_grad_enabled()):
+                feats = self.extractor(x.to(next(self.unet.parameters()).dtype), timesteps)
         else:
-            feats = self.extractor(x)
+            feats = self.extractor(x, timesteps)
         outs = []
         for name in self.blocks:
             f = feats[name].float()  # (T, B, C, h, w)
