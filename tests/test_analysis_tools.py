@@ -10,6 +10,7 @@ from PIL import Image
 sys.path.insert(0, osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), 'tools',
                             'analysis'))
 import probe_sweep  # noqa: E402
+import sample_quality  # noqa: E402
 import visualize_features  # noqa: E402
 
 TINY = """unet_cfg = dict(type='UNet2DModel', sample_size=32, block_out_channels=(8, 16),
@@ -59,3 +60,37 @@ def test_visualize_features_png(tmp_path, shapes_root):
                              '--out', str(out)])
     w, h = Image.open(out).size
     assert w == 3 * 36 + 4 and h == 14 + 3 * 36 + 4  # input + 2 maps, 3 rows
+
+
+def test_frechet_distance_matches_closed_form():
+    """Diagonal Gaussians: FD = |mu1 - mu2|^2 + sum (s1 - s2)^2."""
+    rng = np.random.default_rng(0)
+    a = rng.normal(0, 1, (200000, 2))
+    b = rng.normal(0, 1, (200000, 2)) * [2.0, 0.5] + [1.0, -2.0]
+    expected = 1 + 4 + (1 - 2)**2 + (1 - 0.5)**2
+    assert abs(sample_quality.frechet_distance(a, b) - expected) < 0.05
+    assert abs(sample_quality.frechet_distance(a, a)) < 1e-6
+
+
+def test_sample_quality_table(tmp_path, shapes_root, repo_root):
+    """End to end with a tiny U-Net folder and an untrained Shapes classifier checkpoint."""
+    from diffusers import DDPMScheduler, UNet2DModel
+    from mmengine.config import Config
+    from mmengine.registry import DefaultScope
+    from mmpretrain.registry import MODELS
+    torch.manual_seed(0)
+    UNet2DModel(sample_size=32, block_out_channels=(8, 16), layers_per_block=1,
+                norm_num_groups=4, down_block_types=('DownBlock2D', 'DownBlock2D'),
+                up_block_types=('UpBlock2D', 'UpBlock2D')).save_pretrained(tmp_path / 'm' / 'unet')
+    DDPMScheduler().save_pretrained(tmp_path / 'm' / 'scheduler')
+    config = osp.join(repo_root, 'configs/baselines/cls_resnet18-cifar_1xb64-30e_shapes-32x32.py')
+    with DefaultScope.overwrite_default_scope('mmpretrain'):
+        clf = MODELS.build(Config.fromfile(config).model)
+    torch.save(dict(state_dict=clf.state_dict(), meta={}), tmp_path / 'clf.pth')
+    out = tmp_path / 'quality'
+    sample_quality.main([str(tmp_path / 'm'), '--classifier', config, str(tmp_path / 'clf.pth'),
+                         '--data', shapes_root, '--num', '16', '--steps', '2', '--batch', '8',
+                         '--out-dir', str(out)])
+    table = (out / 'sample_quality.md').read_text().splitlines()
+    assert len(table) == 2 + 2  # header, rule, real val, samples
+    assert (out / 'samples_m.png').exists()

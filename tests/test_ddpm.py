@@ -105,7 +105,7 @@ def test_unsupported_image_size_and_missing_labels():
                        match=r'image size \(17, 17\) is not supported.*multiples of 2'):
         DDPM(TINY).loss(torch.randn(1, 3, 17, 17))
     cond = DDPM(dict(TINY, num_class_embeds=6))
-    with pytest.raises(ValueError, match='needs labels'):
+    with pytest.raises(ValueError, match='needs class labels'):
         cond.loss(torch.randn(1, 3, 16, 16), None)
 
 
@@ -116,7 +116,7 @@ def test_resume_restores_ema_and_optimizer_state(tmp_path, repo_root, shapes_roo
     import subprocess
     tiny32 = dict(TINY, sample_size=32)
     cfg = tmp_path / 'ddpm_tiny.py'
-    base = osp.join(repo_root, 'configs/ddpm/ddpm_unet-shapes32_1xb64-1500it_shapes-32x32.py')
+    base = osp.join(repo_root, 'configs/ddpm/ddpm_unet-shapes32_1xb64-1100it_shapes-32x32.py')
     cfg.write_text('\n'.join([
         f'_base_ = {base!r}',
         f'model = dict(unet_cfg={tiny32!r})',

@@ -82,3 +82,29 @@ def test_gpu_config_builds_and_runs_with_random_unet(repo_root, tmp_path, path, 
         out = torch.nn.functional.interpolate(out, size=(size, size))
     del model
     assert check(out), getattr(out, 'shape', out)
+
+
+DDPM_CONFIGS = [
+    ('configs/ddpm/ddpm_unet-cifar10-32_1xb128-800k_cifar10-32x32.py',
+     'google/ddpm-cifar10-32', 32),
+    ('configs/ddpm/ddpm_unet-celebahq-256_8xb8-500k_celebahq-256x256.py',
+     'google/ddpm-bedroom-256', 256),  # the same architecture as ddpm-ema-celebahq-256
+]
+
+
+@pytest.mark.parametrize('path,published,size', DDPM_CONFIGS,
+                         ids=[osp.basename(c[0]) for c in DDPM_CONFIGS])
+def test_gpu_ddpm_config_builds_the_published_unet_and_computes_a_loss(repo_root, path,
+                                                                       published, size):
+    cfg = Config.fromfile(osp.join(repo_root, path))
+    arch = dict(PUBLISHED[published])
+    for key, value in arch.items():  # the config's U-Net is the published one
+        assert tuple(cfg.model.unet_cfg[key]) == tuple(value) if isinstance(value, tuple) \
+            else cfg.model.unet_cfg[key] == value, key
+    from mmdiffrep.registry import MODELS
+    with DefaultScope.overwrite_default_scope(cfg.default_scope):
+        model = MODELS.build(cfg.model)
+    torch.manual_seed(0)
+    with torch.no_grad():
+        loss = model.loss(torch.rand(1, 3, size, size) * 2 - 1)['loss_diffusion']
+    assert torch.isfinite(loss) and 0.1 < loss.item() < 10  # an untrained model: ~1

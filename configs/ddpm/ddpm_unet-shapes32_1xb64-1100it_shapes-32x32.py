@@ -33,16 +33,19 @@ test_cfg = None
 
 optim_wrapper = dict(
     optimizer=dict(type='AdamW', lr=1e-3, weight_decay=0.0), clip_grad=dict(max_norm=1.0))
-param_scheduler = [dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=100)]
-train_cfg = dict(type='IterBasedTrainLoop', max_iters=1500)
+param_scheduler = [
+    dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=100),
+    dict(type='CosineAnnealingLR', eta_min=1e-4, by_epoch=False, begin=100, end=1100),
+]
+train_cfg = dict(type='IterBasedTrainLoop', max_iters=1100)
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=20),
-    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=500, max_keep_ckpts=2))
+    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=550, max_keep_ckpts=1))
 custom_hooks = [
-    # momentum 0.01 averages over ~100 iterations: at 1.5k iterations a slower EMA (0.002)
+    # momentum 0.01 averages over ~100 iterations: at ~1k iterations a slower EMA (0.002)
     # still carried the near-random early weights (its samples at iter 500 were pure noise)
     dict(type='EMAHook', momentum=0.01, update_buffers=True, priority=49),
-    dict(type='mmdiffrep.DDPMSampleHook', interval=500, num_samples=36, steps=50),
+    dict(type='mmdiffrep.DDPMSampleHook', interval=550, num_samples=36, steps=50),
 ]
 log_processor = dict(by_epoch=False)
 randomness = dict(seed=0)

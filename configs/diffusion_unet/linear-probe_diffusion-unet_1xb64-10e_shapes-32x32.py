@@ -1,6 +1,5 @@
 # mmpretrain linear probe on a frozen DiffusionUNet (DDAE recipe: small t, a mid-resolution
-# up block, global average pooling, linear head). The U-Net is randomly initialised until a
-# trained Shapes DDPM is available: set `pretrained=` to a diffusers folder to probe it.
+# up block, global average pooling, linear head) with the shipped Shapes DDPM.
 _base_ = [
     'mmpretrain::_base_/default_runtime.py',
     '../_base_/datasets/shapes32_cls.py',
@@ -10,6 +9,10 @@ model = dict(
     type='ImageClassifier',
     backbone=dict(
         type='mmdiffrep.DiffusionUNet',
+        # the shipped Shapes DDPM (configs/ddpm); pretrained=None probes a random U-Net of
+        # the same architecture (unet_cfg)
+        pretrained='checkpoints/ddpm-shapes32',
+        subfolder='unet',
         unet_cfg={{_base_.unet_cfg}},
         blocks=['up.0.pre'],
         timesteps=[10],

@@ -1,5 +1,5 @@
 # mmseg Semantic FPN on a frozen DiffusionUNet: three up-path blocks at strides 1/2/4 feed
-# mmseg's FPN neck and FPNHead (random U-Net until a trained Shapes DDPM is available).
+# mmseg's FPN neck and FPNHead.
 _base_ = [
     'mmseg::_base_/default_runtime.py',
     '../_base_/datasets/shapes32_seg.py',
@@ -11,6 +11,10 @@ model = dict(
     data_preprocessor={{_base_.data_preprocessor}},
     backbone=dict(
         type='mmdiffrep.DiffusionUNet',
+        # the shipped Shapes DDPM (configs/ddpm); pretrained=None probes a random U-Net of
+        # the same architecture (unet_cfg)
+        pretrained='checkpoints/ddpm-shapes32',
+        subfolder='unet',
         unet_cfg={{_base_.unet_cfg}},
         blocks=['up.2', 'up.1.pre', 'up.0.pre'],
         timesteps=[10],

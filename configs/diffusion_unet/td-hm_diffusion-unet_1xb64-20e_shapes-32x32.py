@@ -10,6 +10,10 @@ model = dict(
     data_preprocessor={{_base_.data_preprocessor}},
     backbone=dict(
         type='mmdiffrep.DiffusionUNet',
+        # the shipped Shapes DDPM (configs/ddpm); pretrained=None probes a random U-Net of
+        # the same architecture (unet_cfg)
+        pretrained='checkpoints/ddpm-shapes32',
+        subfolder='unet',
         unet_cfg={{_base_.unet_cfg}},
         blocks=['up.1.pre'],
         timesteps=[10],

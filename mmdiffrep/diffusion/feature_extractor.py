@@ -111,12 +111,30 @@ class UNetFeatureExtractor:
         draws = self._fixed_noise[key]  # (K, C, H, W), shared by the batch and the timesteps
         return draws[None, :, None].expand(T, K, B, *x.shape[1:]).reshape(-1, *x.shape[1:])
 
-    def noisy_input(self, x: torch.Tensor):
-        """``(x_t, t)`` for all timesteps x draws x images, batched as (T, K, B)."""
-        T, K, B = len(self.timesteps), self.ensemble, x.shape[0]
+    def check_timesteps(self, t: torch.Tensor) -> torch.Tensor:
+        """Validate a per-image timestep tensor (e.g. sampled by a policy)."""
+        num_train = int(self.scheduler.config.num_train_timesteps)
+        if t.dtype not in (torch.int32, torch.int64) or t.dim() != 1:
+            raise ValueError(f'per-image timesteps must be a 1-D integer tensor, got '
+                             f'{t.dtype} of shape {tuple(t.shape)}')
+        if t.numel() and (int(t.min()) < 0 or int(t.max()) >= num_train):
+            raise ValueError(f'timesteps {t.tolist()} out of range [0, {num_train})')
+        return t.long()
+
+    def noisy_input(self, x: torch.Tensor, timesteps: Optional[torch.Tensor] = None):
+        """``(x_t, t)`` for all timesteps x draws x images, batched as (T, K, B); with
+        per-image ``timesteps`` (shape (B,)), T = 1 and image i is read at ``timesteps[i]``."""
+        K, B = self.ensemble, x.shape[0]
+        if timesteps is None:
+            T = len(self.timesteps)
+            t = torch.tensor(self.timesteps, device=x.device, dtype=torch.long)
+            t = t.repeat_interleave(K * B)
+        else:
+            if timesteps.shape != (B, ):
+                raise ValueError(f'per-image timesteps need shape ({B},), got '
+                                 f'{tuple(timesteps.shape)}')
+            T, t = 1, self.check_timesteps(timesteps).to(x.device).repeat(K)
         xb = x.repeat(T * K, 1, 1, 1)
-        t = torch.tensor(self.timesteps, device=x.device, dtype=torch.long)
-        t = t.repeat_interleave(K * B)
         if self.noise == 'none':
             return xb, t
         noise = self._noise(x, T)
@@ -124,13 +142,17 @@ class UNetFeatureExtractor:
         return x_t, t
 
     # -- forward -------------------------------------------------------------------------------
-    def __call__(self, x: torch.Tensor) -> Dict[str, torch.Tensor]:
+    def __call__(self, x: torch.Tensor,
+                 timesteps: Optional[torch.Tensor] = None) -> Dict[str, torch.Tensor]:
+        """``x`` in the U-Net's range; ``timesteps``: optional per-image (B,) tensor that
+        replaces the configured timesteps (T = 1)."""
         H, W = x.shape[-2:]
         if H % self.divisor or W % self.divisor:
             raise ValueError(f'input size {H}x{W} is not a multiple of {self.divisor} '
                              '(pad it first; DiffusionUNet does this for you)')
-        T, K, B = len(self.timesteps), self.ensemble, x.shape[0]
-        x_t, t = self.noisy_input(x)
+        K, B = self.ensemble, x.shape[0]
+        T = len(self.timesteps) if timesteps is None else 1
+        x_t, t = self.noisy_input(x, timesteps)
         cond = self._conditions(x_t.shape[0])
         with BlockRecorder(self.unet, self.blocks, self.stop_after) as rec:
             feats = rec.run(lambda: self.unet(x_t, t, **cond, return_dict=False))

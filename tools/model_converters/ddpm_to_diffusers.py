@@ -48,7 +48,8 @@ def to_diffusers(cfg: Config, ckpt_path: str, out_dir: str, use_ema: bool = True
                   beta_schedule=BETA_SCHEDULES[m.get('beta_schedule', 'linear')],
                   prediction_type=m.get('prediction_type', 'epsilon')).save_pretrained(
                       osp.join(out_dir, 'scheduler'))
-    meta = dict(source=osp.abspath(ckpt_path), weights='ema' if use_ema else 'raw',
+    meta = dict(config=osp.relpath(cfg.filename) if cfg.filename else None,
+                source=osp.relpath(ckpt_path), weights='ema' if use_ema else 'raw',
                 iter=ckpt.get('meta', {}).get('iter'))
     with open(osp.join(out_dir, 'mmdiffrep_meta.json'), 'w') as f:
         json.dump(meta, f, indent=2)

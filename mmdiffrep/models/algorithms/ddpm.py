@@ -18,7 +18,9 @@ import torch.nn.functional as F
 from mmengine.model import BaseModel
 
 from mmdiffrep.diffusion import build_unet, size_divisor
+from mmdiffrep.diffusion.sampling import sample_images
 from mmdiffrep.registry import MODELS
+from ..utils import gather_labels
 
 BETA_SCHEDULES = {'linear': 'linear', 'scaled_linear': 'scaled_linear',
                   'cosine': 'squaredcos_cap_v2', 'squaredcos_cap_v2': 'squaredcos_cap_v2'}
@@ -75,10 +77,8 @@ class DDPM(BaseModel):
     def _labels(self, data_samples, device) -> Optional[torch.Tensor]:
         if not self.class_conditional:
             return None
-        if not data_samples or 'gt_label' not in data_samples[0]:
-            raise ValueError('a class-conditional DDPM (num_class_embeds set) needs labels: '
-                             'data_samples with gt_label')
-        return torch.cat([s.gt_label for s in data_samples]).to(device)
+        return gather_labels(data_samples, device,
+                             'a class-conditional DDPM (num_class_embeds set)')
 
     def _check_size(self, x: torch.Tensor) -> None:
         d = size_divisor(self.unet)
@@ -112,21 +112,10 @@ class DDPM(BaseModel):
     def sample(self, num: int, steps: int = 50, labels: Optional[torch.Tensor] = None,
                generator: Optional[torch.Generator] = None, sampler: str = 'ddim') -> torch.Tensor:
         """``num`` images in [-1, 1] from noise with diffusers' DDIM (or DDPM) sampler."""
-        from diffusers import DDIMScheduler, DDPMScheduler
-        cls = {'ddim': DDIMScheduler, 'ddpm': DDPMScheduler}[sampler]
-        sched = cls.from_config(self.scheduler.config)
-        sched.set_timesteps(steps)
-        p = next(self.unet.parameters())
-        size = self.unet.config.sample_size
-        size = (size, size) if isinstance(size, int) else tuple(size)
-        x = torch.randn((num, self.unet.config.in_channels) + size, generator=generator).to(p)
         if self.class_conditional and labels is None:
             labels = torch.arange(num) % self.unet.config.num_class_embeds
-        labels = labels.to(p.device) if labels is not None else None
-        for t in sched.timesteps:
-            out = self.unet(x, t.to(p.device), class_labels=labels).sample
-            x = sched.step(out, t, x).prev_sample
-        return x.clamp(-1, 1)
+        return sample_images(self.unet, self.scheduler.config, num, steps, labels, generator,
+                             sampler)
 
     def forward(self, inputs: torch.Tensor, data_samples=None, mode: str = 'tensor'):
         if mode == 'loss':

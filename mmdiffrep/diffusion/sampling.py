@@ -1,0 +1,30 @@
+"""Generate images with a diffusers U-Net and diffusers' DDIM / DDPM samplers."""
+from typing import Optional
+
+import torch
+import torch.nn as nn
+
+SAMPLERS = ('ddim', 'ddpm')
+
+
+@torch.no_grad()
+def sample_images(unet: nn.Module, scheduler_config, num: int, steps: int = 50,
+                  labels: Optional[torch.Tensor] = None,
+                  generator: Optional[torch.Generator] = None,
+                  sampler: str = 'ddim') -> torch.Tensor:
+    """``num`` images in [-1, 1] (N, C, H, W) at the U-Net's ``sample_size``, starting from
+    noise drawn with ``generator`` (on the CPU, so seeds give the same images on any device)."""
+    from diffusers import DDIMScheduler, DDPMScheduler
+    if sampler not in SAMPLERS:
+        raise ValueError(f'unknown sampler {sampler!r}; expected one of {SAMPLERS}')
+    sched = {'ddim': DDIMScheduler, 'ddpm': DDPMScheduler}[sampler].from_config(scheduler_config)
+    sched.set_timesteps(steps)
+    p = next(unet.parameters())
+    size = unet.config.sample_size
+    size = (size, size) if isinstance(size, int) else tuple(size)
+    x = torch.randn((num, unet.config.in_channels) + size, generator=generator).to(p)
+    labels = labels.to(p.device) if labels is not None else None
+    for t in sched.timesteps:
+        out = unet(x, t.to(p.device), class_labels=labels).sample
+        x = sched.step(out, t, x).prev_sample
+    return x.clamp(-1, 1)

@@ -1,0 +1,3 @@
+from .labels import gather_labels
+
+__all__ = ['gather_labels']

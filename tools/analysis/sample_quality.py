@@ -1,0 +1,143 @@
+"""How Shapes-like are a diffusion model's samples? A Fréchet distance in the feature space of
+a Shapes classifier (FID with a Shapes network instead of Inception), with reference rows.
+
+    python tools/analysis/sample_quality.py checkpoints/ddpm-shapes32 \
+        --random-unet configs/_base_/models/unet_shapes32.py \
+        --classifier configs/baselines/cls_resnet18-cifar_1xb64-30e_shapes-32x32.py \
+            work_dirs/baselines/cls_seed0/best_accuracy_top1_epoch_20.pth
+
+Rows: each model's ``--num`` DDIM samples vs the real test images; ``real val`` (the same
+number of real images from another split: the floor) and, with ``--random-unet``, samples of an
+untrained U-Net of that architecture (the ceiling). Also the share of samples the classifier
+assigns to each class (real data is balanced). Writes ``{out-dir}/sample_quality.md`` and a
+sample grid PNG per model.
+"""
+import argparse
+import os
+import os.path as osp
+import sys
+
+import numpy as np
+import torch
+from scipy import linalg
+from tqdm import tqdm
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+import mmdiffrep  # noqa: E402,F401
+from mmdiffrep.diffusion import build_unet, load_scheduler, load_unet  # noqa: E402
+from mmdiffrep.diffusion.sampling import sample_images  # noqa: E402
+from mmdiffrep.utils.experiments import markdown_table  # noqa: E402
+
+
+def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
+    """Fréchet distance between Gaussians fitted to two feature sets (rows = samples)."""
+    mu1, mu2 = a.mean(0), b.mean(0)
+    s1, s2 = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
+    covmean, _ = linalg.sqrtm(s1 @ s2, disp=False)
+    covmean = covmean.real
+    return float(((mu1 - mu2)**2).sum() + np.trace(s1 + s2 - 2 * covmean))
+
+
+def load_classifier(config, checkpoint):
+    from mmengine.config import Config
+    from mmengine.registry import DefaultScope
+    from mmengine.runner import load_checkpoint
+    from mmpretrain.registry import MODELS
+    cfg = Config.fromfile(config)
+    with DefaultScope.overwrite_default_scope('mmpretrain'):
+        model = MODELS.build(cfg.model)
+    load_checkpoint(model, checkpoint, map_location='cpu')
+    return model.eval(), cfg.data_preprocessor
+
+
+@torch.no_grad()
+def classify(model, images01: torch.Tensor, mean, std, batch=250):
+    """(pooled features, predicted class) of images in [0, 1] (RGB)."""
+    feats, preds = [], []
+    mean, std = torch.tensor(mean).view(1, 3, 1, 1), torch.tensor(std).view(1, 3, 1, 1)
+    for i in range(0, len(images01), batch):
+        x = (images01[i:i + batch] * 255 - mean) / std
+        f = model.extract_feat(x)  # neck output: a tuple of (N, C) pooled features
+        feats.append(f[-1].flatten(1))
+        preds.append(model.head(f).argmax(1))
+    return torch.cat(feats).numpy().astype(np.float64), torch.cat(preds).numpy()
+
+
+def read_images(root, split, num):
+    from PIL import Image
+    lines = [ln.split()[0] for ln in open(osp.join(root, 'annotations', f'cls_{split}.txt'))]
+    ims = [np.array(Image.open(osp.join(root, 'images', split, f)).convert('RGB'))
+           for f in lines[:num]]
+    return torch.from_numpy(np.stack(ims)).permute(0, 3, 1, 2).float() / 255
+
+
+def generate(unet, scheduler, num, steps, batch, seed):
+    gen = torch.Generator().manual_seed(seed)
+    out = []
+    for i in tqdm(range(0, num, batch), desc='sampling', unit='batch'):
+        out.append(sample_images(unet, scheduler.config, min(batch, num - i), steps,
+                                 generator=gen))
+    return (torch.cat(out) + 1) / 2
+
+
+def save_grid(images01, path, n=64):
+    from PIL import Image
+    n = min(n, len(images01))
+    side = int(np.ceil(np.sqrt(n)))
+    h, w = images01.shape[-2:]
+    grid = np.ones((side * (h + 2), side * (w + 2), 3), np.uint8) * 255
+    for k in range(n):
+        r, c = divmod(k, side)
+        im = (images01[k].permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)
+        grid[r * (h + 2):r * (h + 2) + h, c * (w + 2):c * (w + 2) + w] = im
+    Image.fromarray(grid).resize((grid.shape[1] * 3, grid.shape[0] * 3), Image.NEAREST).save(path)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('models', nargs='+', help='diffusers pipeline folders (unet/, scheduler/)')
+    parser.add_argument('--classifier', nargs=2, required=True, metavar=('CONFIG', 'CKPT'))
+    parser.add_argument('--random-unet', help='config file with `unet_cfg` (ceiling row)')
+    parser.add_argument('--data', default='data/shapes32')
+    parser.add_argument('--num', type=int, default=500)
+    parser.add_argument('--steps', type=int, default=50)
+    parser.add_argument('--batch', type=int, default=125)
+    parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument('--out-dir', default='work_dirs/sample_quality')
+    args = parser.parse_args(argv)
+    torch.manual_seed(args.seed)
+    os.makedirs(args.out_dir, exist_ok=True)
+    clf, dp = load_classifier(*args.classifier)
+    real_test = read_images(args.data, 'test', args.num)
+    ref_feats, _ = classify(clf, real_test, dp.mean, dp.std)
+
+    sources = [('real val images (floor)', read_images(args.data, 'val', args.num))]
+    for folder in args.models:
+        unet = load_unet(folder, subfolder='unet').eval()
+        imgs = generate(unet, load_scheduler(folder), args.num, args.steps, args.batch, args.seed)
+        save_grid(imgs, osp.join(args.out_dir, f'samples_{osp.basename(folder.rstrip("/"))}.png'))
+        sources.append((f'samples of `{folder}`', imgs))
+    if args.random_unet:
+        from mmengine.config import Config
+        unet = build_unet(Config.fromfile(args.random_unet).unet_cfg).eval()
+        imgs = generate(unet, load_scheduler(None), args.num, args.steps, args.batch, args.seed)
+        save_grid(imgs, osp.join(args.out_dir, 'samples_random_unet.png'))
+        sources.append(('samples of an untrained U-Net (ceiling)', imgs))
+
+    rows = []
+    classes = len(np.unique(np.loadtxt(osp.join(args.data, 'annotations', 'cls_test.txt'),
+                                       usecols=1, dtype=int)))
+    for name, imgs in sources:
+        feats, preds = classify(clf, imgs, dp.mean, dp.std)
+        share = np.bincount(preds, minlength=classes) / len(preds)
+        rows.append((name, len(imgs), f'{frechet_distance(feats, ref_feats):.2f}',
+                     ' / '.join(f'{100 * s:.0f}' for s in share)))
+    table = markdown_table(('images', 'n', 'Fréchet distance to real test (Shapes classifier '
+                            'features)', 'predicted class shares (%)'), rows)
+    with open(osp.join(args.out_dir, 'sample_quality.md'), 'w') as f:
+        f.write(table + '\n')
+    print(table)
+
+
+if __name__ == '__main__':
+    main()
