@@ -1,4 +1,7 @@
-"""mmdiffrep models: backbones, necks, algorithms, losses (registered in ``mmdiffrep.registry``)."""
+"""mmdiffrep models: backbones, necks, algorithms, losses, timestep policies (registered in
+``mmdiffrep.registry``)."""
 from .algorithms import *  # noqa: F401,F403
 from .backbones import *  # noqa: F401,F403
+from .losses import *  # noqa: F401,F403
 from .necks import *  # noqa: F401,F403
+from .policies import *  # noqa: F401,F403

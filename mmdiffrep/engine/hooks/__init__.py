@@ -1,4 +1,5 @@
 """mmengine hooks of mmdiffrep (registered in ``mmdiffrep.registry.HOOKS``)."""
 from .ddpm_sample_hook import DDPMSampleHook
+from .timestep_policy_hooks import EntropyDecayHook, TimestepPolicyVisHook
 
-__all__ = ['DDPMSampleHook']
+__all__ = ['DDPMSampleHook', 'EntropyDecayHook', 'TimestepPolicyVisHook']

@@ -1,0 +1,11 @@
+# Few-label segmentation on Shapes (10% labelled subset), Semantic FPN on the CIFAR-style
+# ResNet-18 trained from scratch: the reference row of the RepFusion table.
+_base_ = ['../baselines/semfpn_resnet18-cifar_1xb32-1k_shapes-32x32.py']
+train_dataloader = dict(dataset=dict(ann_file='annotations/seg_train_10pct.txt'))
+param_scheduler = [
+    dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=50),
+    dict(type='PolyLR', eta_min=1e-4, power=0.9, begin=50, end=500, by_epoch=False),
+]
+train_cfg = dict(max_iters=500, val_interval=500)
+default_hooks = dict(
+    checkpoint=dict(interval=500, max_keep_ckpts=1), visualization=dict(draw=False))

@@ -1,0 +1,16 @@
+# Few-label keypoints on Shapes (10% labelled subset), SimpleBaseline heatmaps on the
+# CIFAR-style ResNet-18 trained from scratch: the reference row of the RepFusion table.
+_base_ = ['../baselines/td-hm_resnet18-cifar_1xb64-30e_shapes-32x32.py']
+train_dataloader = dict(
+    sampler=dict(type='InfiniteSampler', shuffle=True),
+    dataset=dict(ann_file='annotations/kpt_train_10pct.json'))
+param_scheduler = [
+    dict(type='LinearLR', begin=0, end=40, start_factor=0.1, by_epoch=False),
+    dict(type='CosineAnnealingLR', by_epoch=False, begin=40, end=400, eta_min=1e-5),
+]
+train_cfg = dict(_delete_=True, type='IterBasedTrainLoop', max_iters=400, val_interval=400)
+default_hooks = dict(
+    logger=dict(type='LoggerHook', interval=20),
+    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=400, max_keep_ckpts=1,
+                    save_best=None))
+log_processor = dict(by_epoch=False)

@@ -1,0 +1,243 @@
+"""RepFusion (Yang & Wang, ICCV 2023): distil a frozen diffusion U-Net into any backbone.
+
+The teacher is a :class:`~mmdiffrep.models.backbones.DiffusionUNet` read at a timestep chosen
+per image by a sampler (fixed, uniform, or the learned REINFORCE policy). Each distillation
+pair maps one student output through a connector (1x1 conv by default) and compares it with
+one teacher block under a registered loss (hint, dense, AT, RKD, cosine).
+
+Two modes:
+
+* two-stage (``student=``): distillation only; the student is any backbone config of any
+  installed toolbox. Fine-tune it downstream with
+  ``init_cfg=dict(type='Pretrained', checkpoint=..., prefix='student.')``
+  (or export it with ``tools/model_converters/repfusion_to_backbone.py``).
+* one-stage (``architecture=``): a complete mmpretrain / mmseg / mmpose model config whose
+  ``backbone`` is distilled while its task loss trains it; predictions and evaluation are the
+  architecture's own, so the toolbox's evaluators work unchanged.
+
+The teacher has no parameters in this model (its U-Net is hidden and rebuilt from
+``pretrained``), so it is never in the optimizer, in DDP or in checkpoints. Example::
+
+    model = dict(
+        type='mmdiffrep.RepFusion',
+        data_preprocessor=dict(type='mmpretrain.ClsDataPreprocessor', mean=[125.3, 123.0, 113.9],
+                               std=[63.0, 62.1, 66.7], to_rgb=True),
+        teacher=dict(type='mmdiffrep.DiffusionUNet', pretrained='google/ddpm-cifar10-32'),
+        student=dict(type='mmpretrain.ResNet_CIFAR', depth=18),
+        distill_pairs=[dict(student_index=-1, teacher_block='mid.resnets.1',
+                            loss=dict(type='mmdiffrep.HintLoss'))],
+        timestep_sampler=dict(type='mmdiffrep.LearnedTimestepPolicy', num_classes=10))
+"""
+import copy
+from typing import Dict, List, Optional, Sequence
+
+import torch
+import torch.nn as nn
+from mmengine.model import BaseModel
+
+from mmdiffrep.registry import MODELS
+from ..utils import gather_labels
+
+TEACHER_INPUTS = {'clean': 'none', 'noisy': 'random'}
+
+
+class DistillConnectors(nn.ModuleList):
+    """One connector per distillation pair: ``forward(list of maps) -> list of maps``."""
+
+    def forward(self, feats: Sequence[torch.Tensor]) -> List[torch.Tensor]:
+        return [conn(f) for conn, f in zip(self, feats)]
+
+
+def _as_tuple(out):
+    return tuple(out) if isinstance(out, (list, tuple)) else (out, )
+
+
+@MODELS.register_module()
+class RepFusion(BaseModel):
+    """Distil a diffusion teacher into a student backbone.
+
+    Args:
+        teacher: a ``mmdiffrep.DiffusionUNet`` config with ``pretrained`` (blocks and
+            timesteps are filled in from ``distill_pairs`` and the sampler). Its
+            ``data_mean``/``data_std`` default to the data preprocessor's, so the U-Net always
+            sees its own input range whatever the data normalisation.
+        student: a backbone config (two-stage). Exactly one of ``student``/``architecture``.
+        architecture: a task model config with a ``backbone`` (one-stage).
+        distill_pairs: list of ``dict(student_index=-1, teacher_block='mid',
+            connector='conv1x1' | None | dict(type=..., ...), loss=dict(type=...),
+            name=None)``; ``student_index`` indexes the backbone's output tuple.
+        timestep_sampler: ``FixedTimesteps`` / ``UniformTimesteps`` / ``LearnedTimestepPolicy``.
+        teacher_input: ``'clean'`` (x0 with the timestep embedding, as the public code) or
+            ``'noisy'`` (x_t = sqrt(abar_t) x0 + sqrt(1 - abar_t) eps).
+        reward_pair: which pair's teacher feature the learned policy's reward head reads.
+        probe_size: side of the dummy image used once at start-up to read channel counts.
+    """
+
+    def __init__(self,
+                 teacher: dict,
+                 student: Optional[dict] = None,
+                 architecture: Optional[dict] = None,
+                 distill_pairs: Sequence[dict] = (dict(student_index=-1, teacher_block='mid'), ),
+                 timestep_sampler: dict = dict(type='mmdiffrep.FixedTimesteps', timesteps=0),
+                 teacher_input: str = 'clean',
+                 reward_pair: int = 0,
+                 probe_size: int = 32,
+                 data_preprocessor: Optional[dict] = None,
+                 init_cfg: Optional[dict] = None):
+        if (student is None) == (architecture is None):
+            raise ValueError('RepFusion needs exactly one of `student` (a backbone: two-stage '
+                             'distillation) or `architecture` (a task model: one-stage)')
+        if architecture is not None:
+            architecture = copy.deepcopy(dict(architecture))
+            data_preprocessor = architecture.pop('data_preprocessor', data_preprocessor)
+        super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        if teacher_input not in TEACHER_INPUTS:
+            raise ValueError(f'unknown teacher_input {teacher_input!r}; expected one of '
+                             f'{sorted(TEACHER_INPUTS)}')
+        pairs = [dict(p) for p in distill_pairs]
+        if not pairs:
+            raise ValueError('distill_pairs must name at least one (student, teacher) pair')
+        for i, p in enumerate(pairs):
+            if 'teacher_block' not in p:
+                raise ValueError(f'distill_pairs[{i}] has no teacher_block')
+            p.setdefault('name', str(i))
+        self.pair_names = [p['name'] for p in pairs]
+        self.student_indices = [int(p.get('student_index', -1)) for p in pairs]
+
+        self.timestep_sampler = MODELS.build(timestep_sampler)
+        self.teacher = self._build_teacher(teacher, pairs, teacher_input, data_preprocessor)
+        self.teacher_slots = [self.teacher.blocks.index(p['teacher_block']) for p in pairs]
+        if architecture is not None:
+            self.architecture = MODELS.build(architecture)
+            if not hasattr(self.architecture, 'backbone'):
+                raise ValueError(f'architecture {type(self.architecture).__name__} has no '
+                                 '`backbone` to distil into')
+        else:
+            self.student = MODELS.build(student)
+        student_channels = self._student_channels(probe_size)
+        self.connectors = DistillConnectors()
+        self.distill_losses = nn.ModuleList()
+        for i, p in enumerate(pairs):
+            loss = MODELS.build(p.get('loss', dict(type='mmdiffrep.HintLoss')))
+            self.distill_losses.append(loss)
+            self.connectors.append(self._build_connector(
+                p, student_channels[i], self.teacher.out_channels[self.teacher_slots[i]], loss))
+        if self.timestep_sampler.learned:
+            if not 0 <= reward_pair < len(pairs):
+                raise ValueError(f'reward_pair={reward_pair} but there are {len(pairs)} pairs')
+            self.reward_pair = reward_pair
+            self.timestep_sampler.build_reward_head(
+                self.teacher.out_channels[self.teacher_slots[reward_pair]])
+
+    # -- construction ----------------------------------------------------------------------------
+    def _build_teacher(self, cfg, pairs, teacher_input, data_preprocessor):
+        cfg = copy.deepcopy(dict(cfg))
+        if cfg.get('pretrained') is None:
+            raise ValueError('the RepFusion teacher needs `pretrained` (a diffusers folder, hub '
+                             'id or checkpoint): it is rebuilt from it, never saved')
+        for key in ('frozen', 'timesteps', 'blocks', 'noise'):
+            if key in cfg:
+                raise ValueError(f'teacher.{key} is set by RepFusion (frozen; blocks from '
+                                 'distill_pairs; timesteps from timestep_sampler; noise from '
+                                 f'teacher_input): remove it from the teacher config')
+        # the U-Net expects RGB: with LoadImageFromFile (BGR) the preprocessor needs
+        # to_rgb / bgr_to_rgb=True; mmpretrain's CIFAR datasets already load RGB
+        dp = dict(data_preprocessor or {})
+        for key in ('mean', 'std'):
+            if key in dp:
+                cfg.setdefault(f'data_{key}', list(dp[key]))
+        blocks = list(dict.fromkeys(p['teacher_block'] for p in pairs))
+        cfg.update(frozen=True, save_unet_weights=False, blocks=blocks, noise=TEACHER_INPUTS[
+            teacher_input], timesteps=int(self.timestep_sampler.candidates[0]), out_type='featmap')
+        teacher = MODELS.build(cfg)
+        num_train = teacher.extractor.scheduler.config.num_train_timesteps
+        sampler_steps = self.timestep_sampler.num_train_timesteps
+        if sampler_steps != num_train:
+            raise ValueError(f'the timestep sampler assumes {sampler_steps} diffusion steps, '
+                             f'the teacher has {num_train}')
+        return teacher
+
+    @property
+    def student_backbone(self) -> nn.Module:
+        return self.architecture.backbone if hasattr(self, 'architecture') else self.student
+
+    def _student_channels(self, size: int) -> List[int]:
+        backbone = self.student_backbone
+        was_training = backbone.training
+        backbone.eval()
+        with torch.no_grad():
+            outs = _as_tuple(backbone(torch.zeros(1, self.teacher.in_channels, size, size)))
+        backbone.train(was_training)
+        channels = []
+        for i, idx in zip(range(len(self.pair_names)), self.student_indices):
+            if not -len(outs) <= idx < len(outs):
+                raise ValueError(f'distill_pairs[{i}].student_index={idx} but the student '
+                                 f'gives {len(outs)} outputs (set its out_indices)')
+            if outs[idx].dim() != 4:
+                raise ValueError(f'student output {idx} has shape {tuple(outs[idx].shape)}; '
+                                 'distillation needs NCHW feature maps')
+            channels.append(outs[idx].shape[1])
+        return channels
+
+    @staticmethod
+    def _build_connector(pair, c_s, c_t, loss) -> nn.Module:
+        conn = pair.get('connector', 'conv1x1')
+        if conn is None or conn == 'identity':
+            if loss.needs_same_channels and c_s != c_t:
+                raise ValueError(
+                    f'distill pair {pair["name"]!r}: student output has {c_s} channels but '
+                    f'teacher block {pair["teacher_block"]!r} has {c_t}, and there is no '
+                    f'connector; set connector=\'conv1x1\' (the default)')
+            return nn.Identity()
+        if conn == 'conv1x1':
+            return nn.Conv2d(c_s, c_t, 1)
+        conn = dict(conn)
+        conn.setdefault('in_channels', c_s)
+        conn.setdefault('out_channels', c_t)
+        return MODELS.build(conn)
+
+    # -- training ----------------------------------------------------------------------------------
+    def _student_feats(self, inputs, data_samples):
+        """Student outputs (and the task losses in one-stage mode: the backbone's output is
+        captured by a forward hook during the architecture's own loss)."""
+        if not hasattr(self, 'architecture'):
+            return _as_tuple(self.student(inputs)), {}
+        captured = []
+        handle = self.architecture.backbone.register_forward_hook(
+            lambda m, a, out: captured.append(_as_tuple(out)))
+        try:
+            task_losses = self.architecture.loss(inputs, data_samples)
+        finally:
+            handle.remove()
+        if len(captured) != 1:
+            raise RuntimeError(f'the architecture ran its backbone {len(captured)} times in one '
+                               'loss(); one-stage RepFusion expects exactly one')
+        return captured[0], {f'task.{k}': v for k, v in task_losses.items()}
+
+    def loss(self, inputs: torch.Tensor, data_samples=None) -> Dict[str, torch.Tensor]:
+        labels = None
+        if self.timestep_sampler.learned:  # check before any work is done
+            labels = gather_labels(data_samples, inputs.device,
+                                   'the learned timestep policy (its reward is a task loss)')
+        t = self.timestep_sampler(inputs)
+        teacher_feats = self.teacher(inputs, timesteps=t)
+        student_feats, losses = self._student_feats(inputs, data_samples)
+        picked = [student_feats[i] for i in self.student_indices]
+        for name, s, slot, loss_fn in zip(self.pair_names, self.connectors(picked),
+                                          self.teacher_slots, self.distill_losses):
+            losses[f'distill.loss_{name}'] = loss_fn(s, teacher_feats[slot])
+        losses['timestep_mean'] = t.float().mean()
+        if labels is not None:
+            feat = teacher_feats[self.teacher_slots[self.reward_pair]].mean((2, 3))
+            losses.update(self.timestep_sampler.update(feat, labels))
+        return losses
+
+    def forward(self, inputs: torch.Tensor, data_samples=None, mode: str = 'tensor'):
+        if mode == 'loss':
+            return self.loss(inputs, data_samples)
+        if hasattr(self, 'architecture'):  # predictions / tensors are the task model's
+            return self.architecture(inputs, data_samples, mode=mode)
+        if mode == 'tensor':
+            return _as_tuple(self.student(inputs))
+        raise ValueError(f'two-stage RepFusion has no {mode!r} mode (it only distils); '
+                         'evaluate the student downstream, or use val_cfg=None')

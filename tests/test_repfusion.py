@@ -1,0 +1,286 @@
+"""RepFusion: teacher isolation, connectors/losses, timestep policy, hand-off to the toolboxes."""
+import os.path as osp
+import sys
+from types import SimpleNamespace
+
+import pytest
+import torch
+import torch.nn.functional as F
+from diffusers import UNet2DModel
+
+import mmdiffrep  # noqa: F401
+from mmdiffrep.models.losses import ATLoss, CosineFeatureLoss, DenseFeatureLoss, HintLoss, RKDLoss
+from mmdiffrep.models.policies import FixedTimesteps, LearnedTimestepPolicy, UniformTimesteps
+from mmdiffrep.registry import MODELS
+
+UNET = dict(sample_size=32, in_channels=3, out_channels=3, block_out_channels=(16, 32, 32),
+            layers_per_block=1, norm_num_groups=8,
+            down_block_types=('DownBlock2D', 'AttnDownBlock2D', 'DownBlock2D'),
+            up_block_types=('UpBlock2D', 'AttnUpBlock2D', 'UpBlock2D'))
+STUDENT = dict(type='mmpretrain.ResNet_CIFAR', depth=18, stem_channels=16, base_channels=16,
+               out_indices=(2, 3))
+IMAGENET = dict(mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375])
+
+
+@pytest.fixture(scope='module')
+def teacher_dir(tmp_path_factory):
+    torch.manual_seed(0)
+    path = tmp_path_factory.mktemp('teacher') / 'unet'
+    UNet2DModel(**UNET).save_pretrained(path)
+    return str(path)
+
+
+def build(teacher_dir, **kw):
+    cfg = dict(type='mmdiffrep.RepFusion',
+               data_preprocessor=dict(type='mmpretrain.ClsDataPreprocessor', to_rgb=True,
+                                      **IMAGENET),
+               teacher=dict(type='mmdiffrep.DiffusionUNet', pretrained=teacher_dir),
+               student=STUDENT,
+               distill_pairs=[dict(student_index=1, teacher_block='mid')])
+    cfg.update(kw)
+    return MODELS.build(cfg)
+
+
+def samples(labels):
+    from mmpretrain.structures import DataSample
+    return [DataSample().set_gt_label(int(y)) for y in labels]
+
+
+# -- teacher isolation and input range ------------------------------------------------------------
+def test_teacher_gets_no_gradient_and_is_not_in_optimizer_or_checkpoint(teacher_dir):
+    from mmengine.optim import build_optim_wrapper
+    model = build(teacher_dir)
+    losses = model.loss(torch.randn(4, 3, 32, 32))
+    sum(v for k, v in losses.items() if 'loss' in k).backward()
+    assert list(model.teacher.parameters()) == []
+    assert all(p.grad is None and not p.requires_grad for p in model.teacher.unet.parameters())
+    assert not any(k.startswith('teacher') for k in model.state_dict())
+    ow = build_optim_wrapper(model, dict(optimizer=dict(type='SGD', lr=0.1)))
+    in_optim = {id(p) for g in ow.optimizer.param_groups for p in g['params']}
+    assert in_optim == {id(p) for p in model.student.parameters()} | \
+        {id(p) for p in model.connectors.parameters()}
+    assert all(p.grad is not None for p in model.student.parameters())
+
+
+def test_teacher_sees_its_own_range_at_the_sampled_timesteps(teacher_dir):
+    """Teacher features = a plain diffusers forward on the image mapped back to [-1, 1]
+    (from ImageNet normalisation) with each image's own timestep."""
+    model = build(teacher_dir, timestep_sampler=dict(type='mmdiffrep.UniformTimesteps',
+                                                     low=0, high=1000))
+    pixels = torch.rand(3, 3, 32, 32) * 255
+    mean, std = (torch.tensor(IMAGENET[k]).view(1, 3, 1, 1) for k in ('mean', 'std'))
+    x = (pixels - mean) / std
+    t = torch.tensor([0, 500, 999])
+    unet = UNet2DModel.from_pretrained(teacher_dir).eval()
+    store = {}
+    h = unet.mid_block.register_forward_hook(lambda m, a, o: store.setdefault('mid', o))
+    with torch.no_grad():
+        unet(pixels / 127.5 - 1, t)
+    h.remove()
+    torch.testing.assert_close(model.teacher(x, timesteps=t)[0], store['mid'], atol=1e-4,
+                               rtol=1e-4)
+
+
+def test_noisy_teacher_input_is_the_closed_form(teacher_dir):
+    from diffusers import DDPMScheduler
+    model = build(teacher_dir, teacher_input='noisy')
+    ext = model.teacher.extractor
+    x = torch.rand(2, 3, 32, 32) * 2 - 1
+    torch.manual_seed(3)
+    x_t, t = ext.noisy_input(x, torch.tensor([10, 900]))
+    torch.manual_seed(3)
+    eps = torch.randn_like(x)
+    abar = DDPMScheduler().alphas_cumprod[torch.tensor([10, 900])].view(2, 1, 1, 1)
+    torch.testing.assert_close(x_t, abar.sqrt() * x + (1 - abar).sqrt() * eps)
+
+
+# -- losses ----------------------------------------------------------------------------------------
+def test_distillation_losses_against_hand_computations():
+    torch.manual_seed(0)
+    s, t = torch.randn(4, 8, 6, 6), torch.randn(4, 8, 3, 3)
+    assert torch.allclose(HintLoss(loss_weight=2.0)(s, t),
+                          2 * ((s.mean((2, 3)) - t.mean((2, 3)))**2).mean())
+    s_small = F.interpolate(s, size=(3, 3), mode='bilinear', align_corners=False)
+    assert torch.allclose(DenseFeatureLoss('l1')(s, t), (s_small - t).abs().mean())
+    a = lambda x: F.normalize(x.pow(2).mean(1).flatten(1), dim=1)  # noqa: E731
+    assert torch.allclose(ATLoss()(s_small, torch.randn(4, 5, 3, 3) * 0 + t[:, :5]),
+                          (a(s_small) - a(t[:, :5])).pow(2).mean())
+    # cosine: 0 for the same direction, 2 for the opposite one (the public code's sign bug)
+    assert CosineFeatureLoss()(t, 3 * t).item() == pytest.approx(0, abs=1e-6)
+    assert CosineFeatureLoss()(-t, t).item() == pytest.approx(2, abs=1e-6)
+    # RKD is invariant to scaling the student (distances are normalised by their mean)
+    assert RKDLoss()(2 * s, s).item() == pytest.approx(0, abs=1e-5)
+    assert RKDLoss()(torch.randn(4, 3, 2, 2), s).item() > 0
+    with pytest.raises(ValueError, match='student has 8 channels, teacher 5'):
+        HintLoss()(s, t[:, :5])
+
+
+# -- timestep samplers and the learned policy --------------------------------------------------
+def test_fixed_and_uniform_samplers():
+    x = torch.zeros(64, 3, 8, 8)
+    assert FixedTimesteps(7)(x).unique().tolist() == [7]
+    assert set(FixedTimesteps([0, 50])(x).tolist()) == {0, 50}
+    t = UniformTimesteps(100, 200)(x)
+    assert t.min() >= 100 and t.max() < 200
+    with pytest.raises(ValueError, match=r'timesteps \[1000\] out of range \[0, 1000\)'):
+        FixedTimesteps(1000)
+    with pytest.raises(ValueError, match='0 <= low < high <= 1000'):
+        UniformTimesteps(300, 200)
+
+
+def test_reinforce_gradient_matches_hand_computation():
+    """Free logits over 3 timesteps, SGD(lr=1), no entropy, no normalisation: the update is
+    logits -= -(1/B) sum_i A_i (onehot(a_i) - softmax), with A_i = r_i - mean(r) on the first
+    step and r_i = -CE of the reward head (as it was before the step)."""
+    torch.manual_seed(0)
+    pol = LearnedTimestepPolicy(num_classes=3, candidates=[0, 10, 20], net='logits',
+                                entropy_coef=0.0, normalize_advantage=False,
+                                optimizer=dict(type='SGD', lr=1.0))
+    pol.build_reward_head(5)
+    with torch.no_grad():
+        pol.nets['policy'].logits.copy_(torch.tensor([0.5, -0.2, 0.1]))
+    before = pol.nets['policy'].logits.detach().clone()
+    head = [m for m in pol.nets['reward_head'].state_dict().values()]
+    feat, labels = torch.randn(6, 5), torch.tensor([0, 1, 2, 0, 1, 2])
+    pol.train()
+    t = pol(torch.zeros(6, 3, 8, 8))
+    actions = (t // 10).long()
+    # reward from the head's weights before the update
+    w1, b1, w2, b2, w3, b3 = head
+    hidden = F.relu(F.relu(feat @ w1.T + b1) @ w2.T + b2)
+    reward = -F.cross_entropy(hidden @ w3.T + b3, labels, reduction='none')
+    adv = reward - reward.mean()
+    p = before.softmax(0)
+    grad = -(adv[:, None] * (F.one_hot(actions, 3) - p)).mean(0)
+    logs = pol.update(feat, labels)
+    torch.testing.assert_close(pol.nets['policy'].logits.detach(), before - grad)
+    assert logs['reward'].item() == pytest.approx(reward.mean().item(), abs=1e-6)
+    assert pol.baseline == pytest.approx(reward.mean().item(), abs=1e-6)  # first batch mean
+
+
+def test_policy_learns_the_informative_timestep():
+    """A bandit where only t=20 carries the label: the policy concentrates on it."""
+    torch.manual_seed(0)
+    pol = LearnedTimestepPolicy(num_classes=2, candidates=[0, 10, 20], net='logits',
+                                entropy_coef=0.0, optimizer=dict(type='Adam', lr=0.05))
+    pol.build_reward_head(2)
+    pol.train()
+    for _ in range(150):
+        labels = torch.randint(0, 2, (32, ))
+        t = pol(torch.zeros(32, 3, 8, 8))
+        informative = (t == 20).float()[:, None]
+        feat = informative * F.one_hot(labels, 2).float() * 3 + torch.randn(32, 2) * 0.1
+        pol.update(feat, labels)
+    probs = pol.probs(torch.zeros(1, 3, 8, 8))[0]
+    assert probs[2] > 0.8, probs
+
+
+def test_policy_needs_labels_and_a_draw(teacher_dir):
+    model = build(teacher_dir, timestep_sampler=dict(
+        type='mmdiffrep.LearnedTimestepPolicy', num_classes=6, candidates=[0, 100, 200]))
+    with pytest.raises(ValueError, match='learned timestep policy .* needs class labels'):
+        model.loss(torch.randn(2, 3, 32, 32), None)
+    losses = model.loss(torch.randn(4, 3, 32, 32), samples([0, 1, 2, 3]))
+    assert {'distill.loss_0', 'reward', 'policy_entropy', 'timestep_mean'} <= set(losses)
+    assert not any('loss' in k and not k.startswith('distill') for k in losses)
+    # the policy is not a model parameter (own optimizer, outside DDP) but is checkpointed
+    assert not any('timestep_sampler' in n for n, _ in model.named_parameters())
+    assert 'timestep_sampler._extra_state' in model.state_dict()
+
+
+def test_entropy_decay_hook_follows_its_schedule():
+    from mmdiffrep.engine.hooks import EntropyDecayHook
+    pol = LearnedTimestepPolicy(num_classes=2, candidates=[0, 1], entropy_coef=0.1)
+    model = SimpleNamespace(timestep_sampler=pol)
+    hub = SimpleNamespace(update_scalar=lambda *a: None)
+    hook = EntropyDecayHook(end=100, by_epoch=True)
+    for epoch, expected in [(0, 0.1), (25, 0.075), (50, 0.05), (100, 0.0), (150, 0.0)]:
+        hook.before_train_iter(SimpleNamespace(model=model, epoch=epoch, iter=0,
+                                               message_hub=hub), 0)
+        assert pol.entropy_coef == pytest.approx(expected)
+
+
+# -- connectors and bad input ----------------------------------------------------------------------
+def test_connector_and_bad_input_errors(teacher_dir):
+    model = build(teacher_dir, distill_pairs=[
+        dict(student_index=1, teacher_block='mid'),
+        dict(student_index=0, teacher_block='down.1', connector=None,
+             loss=dict(type='mmdiffrep.ATLoss'))])
+    assert model.connectors[0].in_channels == 128 and model.connectors[0].out_channels == 32
+    assert isinstance(model.connectors[1], torch.nn.Identity)  # AT compares channel-free maps
+    with pytest.raises(ValueError, match="student output has 128 channels but teacher block "
+                       "'mid' has 32, and there is no connector"):
+        build(teacher_dir, distill_pairs=[dict(student_index=1, teacher_block='mid',
+                                               connector=None)])
+    with pytest.raises(KeyError, match='mid.resnets.7'):  # lists the valid names
+        build(teacher_dir, distill_pairs=[dict(teacher_block='mid.resnets.7')])
+    with pytest.raises(ValueError, match='student_index=5 but the student gives 2 outputs'):
+        build(teacher_dir, distill_pairs=[dict(student_index=5, teacher_block='mid')])
+    with pytest.raises(ValueError, match='exactly one of `student`'):
+        build(teacher_dir, student=None)
+    with pytest.raises(ValueError, match='teacher needs `pretrained`'):
+        build(teacher_dir, teacher=dict(type='mmdiffrep.DiffusionUNet', unet_cfg=dict(
+            type='UNet2DModel', **UNET)))
+    with pytest.raises(ValueError, match='teacher.timesteps is set by RepFusion'):
+        build(teacher_dir, teacher=dict(type='mmdiffrep.DiffusionUNet', pretrained=teacher_dir,
+                                        timesteps=[5]))
+    with pytest.raises(ValueError, match="unknown teacher_input 'x0'"):
+        build(teacher_dir, teacher_input='x0')
+
+
+# -- one-stage variant ---------------------------------------------------------------------------
+def test_one_stage_adds_distillation_to_a_task_model(teacher_dir):
+    arch = dict(type='mmpretrain.ImageClassifier', backbone=STUDENT,
+                neck=dict(type='mmpretrain.GlobalAveragePooling', dim=2),
+                head=dict(type='mmpretrain.LinearClsHead', num_classes=6, in_channels=128,
+                          topk=(1, )),
+                data_preprocessor=dict(type='mmpretrain.ClsDataPreprocessor', to_rgb=True,
+                                       mean=[127.5] * 3, std=[127.5] * 3))
+    model = build(teacher_dir, student=None, architecture=arch, data_preprocessor=None)
+    losses = model.loss(torch.randn(4, 3, 32, 32), samples([0, 1, 2, 3]))
+    assert set(losses) == {'task.loss', 'distill.loss_0', 'timestep_mean'}
+    preds = model(torch.randn(2, 3, 32, 32), samples([0, 1]), mode='predict')
+    assert preds[0].pred_score.shape == (6, )
+    assert model.teacher.data_mean.flatten().tolist() == [127.5] * 3
+
+
+# -- hand-off to the three toolboxes --------------------------------------------------------------
+@pytest.mark.parametrize('toolbox', ['mmpretrain', 'mmseg', 'mmpose'])
+def test_student_loads_into_each_toolbox(teacher_dir, tmp_path, toolbox, repo_root):
+    from mmengine.config import Config
+    model = build(teacher_dir)
+    ckpt = tmp_path / 'distill.pth'
+    torch.save(dict(state_dict=model.state_dict(), meta=dict()), ckpt)
+    config = {
+        'mmpretrain': 'configs/repfusion/cls_resnet18-cifar-repfusion_1xb64-300it_shapes10pct-32x32.py',
+        'mmseg': 'configs/repfusion/semfpn_resnet18-cifar-repfusion_1xb32-500it_shapes10pct-32x32.py',
+        'mmpose': 'configs/repfusion/td-hm_resnet18-cifar-repfusion_1xb64-400it_shapes10pct-32x32.py',
+    }[toolbox]
+    cfg = Config.fromfile(osp.join(repo_root, config))
+    backbone = dict(cfg.model.backbone, stem_channels=16, base_channels=16)
+    backbone['init_cfg'] = dict(backbone['init_cfg'], checkpoint=str(ckpt))
+    from mmengine.registry import DefaultScope
+    with DefaultScope.overwrite_default_scope(toolbox):
+        from mmdiffrep.registry import MODELS as M
+        net = M.build(backbone)
+    net.init_weights()
+    student = model.student.state_dict()
+    loaded = net.state_dict()
+    assert set(loaded) == set(student)  # no missing, no unexpected keys
+    for k, v in student.items():
+        assert torch.equal(loaded[k], v), k
+
+
+def test_converter_writes_a_plain_backbone_checkpoint(teacher_dir, tmp_path, repo_root):
+    sys.path.insert(0, osp.join(repo_root, 'tools', 'model_converters'))
+    import repfusion_to_backbone
+    model = build(teacher_dir)
+    ckpt = tmp_path / 'distill.pth'
+    torch.save(dict(state_dict=model.state_dict(), meta=dict(iter=7)), ckpt)
+    repfusion_to_backbone.main([str(ckpt), str(tmp_path / 'student.pth')])
+    out = torch.load(tmp_path / 'student.pth', map_location='cpu')  # weights_only default
+    assert set(out['state_dict']) == set(model.student.state_dict())
+    assert out['meta']['repfusion']['prefix'] == 'student.'
+    assert out['meta']['repfusion']['iter'] == 7
+    with pytest.raises(ValueError, match='no student weights'):
+        repfusion_to_backbone.extract(dict(state_dict={'backbone.x': torch.zeros(1)}))
