@@ -284,3 +284,125 @@ def test_converter_writes_a_plain_backbone_checkpoint(teacher_dir, tmp_path, rep
     assert out['meta']['repfusion']['iter'] == 7
     with pytest.raises(ValueError, match='no student weights'):
         repfusion_to_backbone.extract(dict(state_dict={'backbone.x': torch.zeros(1)}))
+
+
+# -- any toolbox's backbone as the student ----------------------------------------------------
+@pytest.mark.parametrize('student', [
+    dict(type='mmpretrain.ResNet', depth=18, out_indices=(3, )),
+    dict(type='mmseg.ResNetV1c', depth=18, out_indices=(3, )),
+    dict(type='mmpose.HRNet', extra=dict(
+        stage1=dict(num_modules=1, num_branches=1, block='BOTTLENECK', num_blocks=(1, ),
+                    num_channels=(16, )),
+        stage2=dict(num_modules=1, num_branches=2, block='BASIC', num_blocks=(1, 1),
+                    num_channels=(8, 16)),
+        stage3=dict(num_modules=1, num_branches=3, block='BASIC', num_blocks=(1, 1, 1),
+                    num_channels=(8, 16, 32)),
+        stage4=dict(num_modules=1, num_branches=4, block='BASIC', num_blocks=(1, 1, 1, 1),
+                    num_channels=(8, 16, 32, 64), multiscale_output=True))),
+], ids=['mmpretrain.ResNet', 'mmseg.ResNetV1c', 'mmpose.HRNet'])
+def test_students_from_every_toolbox(teacher_dir, student):
+    model = build(teacher_dir, student=student, distill_pairs=[
+        dict(student_index=-1, teacher_block='mid',
+             loss=dict(type='mmdiffrep.DenseFeatureLoss'))])
+    losses = model.loss(torch.randn(2, 3, 64, 64))
+    losses['distill.loss_0'].backward()
+    assert losses['distill.loss_0'] > 0
+    assert all(p.grad is not None for p in model.connectors.parameters())
+
+
+# -- through tools/train.py: policy, hooks, kill + resume ---------------------------------------
+def test_policy_run_resumes_policy_and_student_state(tmp_path, repo_root, shapes_root,
+                                                     subprocess_env, teacher_dir):
+    """Train the learned-policy config 4 iterations (checkpoints at 2 and 4), then resume a
+    second run from iteration 2: right after loading, its policy (weights, Adam state,
+    baseline) and student equal the checkpoint's, and the Adam step counter continues to 4."""
+    import subprocess
+    base = osp.join(repo_root, 'configs/repfusion/'
+                    'repfusion-hint-policy_ddpm-shapes32_resnet18-cifar_1xb64-600it_shapes-32x32.py')
+    cfg = tmp_path / 'policy_tiny.py'
+    cfg.write_text('\n'.join([
+        f'_base_ = {base!r}',
+        f"model = dict(teacher=dict(pretrained={teacher_dir!r}, subfolder=None), "
+        f"student=dict(stem_channels=16, base_channels=16))",
+        f"train_dataloader = dict(batch_size=8, num_workers=0, persistent_workers=False, "
+        f"dataset=dict(data_root={shapes_root + '/'!r}))",
+        'train_cfg = dict(max_iters=4)',
+        "default_hooks = dict(checkpoint=dict(interval=2, max_keep_ckpts=-1), "
+        "logger=dict(interval=1))",
+        "custom_hooks = [dict(type='mmdiffrep.EntropyDecayHook', end=4, by_epoch=False),"
+        " dict(type='mmdiffrep.TimestepPolicyVisHook', interval=2, by_epoch=False)]",
+    ]))
+
+    def train(*extra):
+        out = subprocess.run([sys.executable, 'tools/train.py', str(cfg), *extra], cwd=repo_root,
+                             env=subprocess_env, capture_output=True, text=True, timeout=600)
+        assert out.returncode == 0, out.stderr[-3000:]
+        return out.stdout + out.stderr
+
+    first = tmp_path / 'w1'
+    log = train('--work-dir', str(first))
+    assert 'policy_entropy' in log and 'reward' in log and 'entropy_coef' in log
+    assert (first / 'timestep_policy.png').exists()
+    ckpt2 = torch.load(first / 'iter_2.pth', map_location='cpu')
+    assert not any(k.startswith('teacher') for k in ckpt2['state_dict'])
+    assert len(ckpt2['timestep_policy_hist']['columns']) == 1
+
+    # resume: load the checkpoint into a fresh model exactly as the runner does
+    from mmengine.config import Config
+    from mmengine.runner import Runner
+    rcfg = Config.fromfile(str(cfg))
+    rcfg.work_dir = str(tmp_path / 'w2')
+    rcfg.resume, rcfg.load_from = True, str(first / 'iter_2.pth')
+    runner = Runner.from_cfg(rcfg)
+    runner._train_loop = runner.build_train_loop(runner._train_loop)
+    runner.optim_wrapper = runner.build_optim_wrapper(runner.optim_wrapper)
+    runner.load_or_resume()
+    policy = runner.model.timestep_sampler
+    saved = ckpt2['state_dict']['timestep_sampler._extra_state']
+    for k, v in saved['nets'].items():
+        assert torch.equal(policy.nets.state_dict()[k], v), k
+    assert policy.baseline == saved['baseline']
+    assert {int(s['step']) for s in policy.optimizer.state_dict()['state'].values()} == {2}
+    for k, v in runner.model.student.state_dict().items():
+        assert torch.equal(v, ckpt2['state_dict']['student.' + k]), k
+    # and a resumed run through the CLI continues the policy's optimizer from step 2
+    log = train('--work-dir', str(tmp_path / 'w3'), '--resume', str(first / 'iter_2.pth'))
+    assert 'resumed epoch: 0, iter: 2' in log
+    final = torch.load(tmp_path / 'w3' / 'iter_4.pth', map_location='cpu')
+    state = final['state_dict']['timestep_sampler._extra_state']['optimizer']['state']
+    assert {int(s['step']) for s in state.values()} == {4}
+    assert len(final['timestep_policy_hist']['columns']) == 2
+
+
+def _policy_rank(rank, world, port, out_dir):
+    import os
+    os.environ.update(MASTER_ADDR='127.0.0.1', MASTER_PORT=str(port))
+    torch.distributed.init_process_group('gloo', rank=rank, world_size=world)
+    torch.manual_seed(0)  # the same initial policy everywhere (DDP broadcasts it likewise)
+    pol = LearnedTimestepPolicy(num_classes=3, candidates=[0, 10, 20], net='cnn',
+                                optimizer=dict(type='Adam', lr=0.01))
+    pol.build_reward_head(4)
+    pol.train()
+    torch.manual_seed(100 + rank)  # each rank sees other images and draws other timesteps
+    for _ in range(3):
+        pol(torch.randn(8, 3, 16, 16))
+        pol.update(torch.randn(8, 4), torch.randint(0, 3, (8, )))
+    torch.save(pol.get_extra_state(), osp.join(out_dir, f'rank{rank}.pt'))
+    torch.distributed.destroy_process_group()
+
+
+def test_policy_stays_identical_on_all_ranks(tmp_path):
+    import socket
+    import torch.multiprocessing as mp
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        port = s.getsockname()[1]
+    mp.spawn(_policy_rank, args=(2, port, str(tmp_path)), nprocs=2, join=True)
+    a, b = (torch.load(tmp_path / f'rank{r}.pt', map_location='cpu') for r in (0, 1))
+    assert a['baseline'] == b['baseline']
+    for k, v in a['nets'].items():
+        assert torch.equal(v, b['nets'][k]), k
+    # and it did learn (the weights moved away from the shared start)
+    torch.manual_seed(0)
+    fresh = LearnedTimestepPolicy(num_classes=3, candidates=[0, 10, 20], net='cnn')
+    assert not torch.equal(fresh.nets['policy'].fc.weight, a['nets']['policy.fc.weight'])
