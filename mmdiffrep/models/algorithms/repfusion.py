@@ -150,6 +150,10 @@ class RepFusion(BaseModel):
         cfg.update(frozen=True, save_unet_weights=False, blocks=blocks, noise=TEACHER_INPUTS[
             teacher_input], timesteps=int(self.timestep_sampler.candidates[0]), out_type='featmap')
         teacher = MODELS.build(cfg)
+        trainable = [n for n, p in teacher.named_parameters() if p.requires_grad]
+        if trainable:
+            raise ValueError(f'the RepFusion teacher must be fully frozen, but {trainable} '
+                             'would train (learnable_condition / class_label=\'learnable\')')
         num_train = teacher.extractor.scheduler.config.num_train_timesteps
         sampler_steps = self.timestep_sampler.num_train_timesteps
         if sampler_steps != num_train:
