@@ -3,6 +3,7 @@ import os.path as osp
 import sys
 from types import SimpleNamespace
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -411,6 +412,7 @@ def test_policy_stays_identical_on_all_ranks(tmp_path):
 REPFUSION_GPU_CONFIGS = [
     'configs/repfusion/repfusion-hint-policy_ddpm-cifar10-32_resnet18-cifar_1xb128-200e_cifar10-32x32.py',
     'configs/repfusion/repfusion-dense_ddpm-celebahq-256_hrnetv2-w18_8xb64-60e_wflw-256x256.py',
+    'configs/repfusion/repfusion-dense_ddpm-celebahq-256_r18_4xb16-40k_celebamask-hq-448x448.py',
 ]
 
 
@@ -424,6 +426,8 @@ def test_gpu_repfusion_configs_build_and_distil(repo_root, teacher_dir, path):
     cfg = Config.fromfile(osp.join(repo_root, path))
     cfg.model.teacher.pretrained = teacher_dir
     cfg.model.student.pop('init_cfg', None)
+    if cfg.model.student.get('norm_cfg', {}).get('type') == 'SyncBN':  # needs a process group
+        cfg.model.student.norm_cfg = dict(type='BN', requires_grad=True)
     with DefaultScope.overwrite_default_scope(cfg.default_scope):
         model = MODELS.build(cfg.model)
     size = 32 if 'cifar' in path else 64
@@ -431,3 +435,69 @@ def test_gpu_repfusion_configs_build_and_distil(repo_root, teacher_dir, path):
     assert all(torch.isfinite(v) for v in losses.values())
     torch.testing.assert_close(model.teacher.data_mean.flatten(),
                                torch.tensor(cfg.model.data_preprocessor.mean))
+
+
+def test_celebamask_converter_and_dataset(tmp_path, repo_root):
+    """A fake two-image CelebAMask-HQ: label maps follow the part order (later parts win),
+    the split is seeded, and mmseg reads the result through the dataset base config."""
+    sys.path.insert(0, osp.join(repo_root, 'tools', 'dataset_converters'))
+    import celebamask_hq
+    from PIL import Image
+    src = tmp_path / 'src'
+    (src / 'CelebA-HQ-img').mkdir(parents=True)
+    (src / 'CelebAMask-HQ-mask-anno' / '0').mkdir(parents=True)
+    for i in range(10):
+        Image.new('RGB', (64, 64), (i * 20, 0, 0)).save(src / 'CelebA-HQ-img' / f'{i}.jpg')
+    skin = np.zeros((32, 32), np.uint8)
+    skin[4:28, 4:28] = 255
+    nose = np.zeros((32, 32), np.uint8)
+    nose[10:14, 10:14] = 255
+    Image.fromarray(skin).save(src / 'CelebAMask-HQ-mask-anno' / '0' / '00003_skin.png')
+    Image.fromarray(nose).save(src / 'CelebAMask-HQ-mask-anno' / '0' / '00003_nose.png')
+    out = tmp_path / 'out'
+    celebamask_hq.main([str(src), str(out), '--size', '32', '--val', '0.2', '--test', '0.2'])
+    label = np.array(Image.open(out / 'masks' / '3.png'))
+    assert label[0, 0] == 0 and label[5, 5] == 1 and label[11, 11] == 2  # bg, skin, nose
+    splits = {n: (out / 'splits' / f'{n}.txt').read_text().split() for n in
+              ('train', 'val', 'test')}
+    assert sorted(sum(splits.values(), [])) == sorted(str(i) for i in range(10))
+    assert [len(splits[n]) for n in ('train', 'val', 'test')] == [6, 2, 2]
+    again = celebamask_hq.split_ids(range(10), 0, 0.2, 0.2)
+    assert [str(i) for i in again['val']] == splits['val']  # same seed, same split
+    from mmengine.config import Config
+    from mmengine.registry import DefaultScope
+    from mmseg.registry import DATASETS
+    cfg = Config.fromfile(osp.join(repo_root, 'configs/_base_/datasets/celebamask-hq_512.py'))
+    ds_cfg = cfg.test_dataloader.dataset
+    ds_cfg.data_root = str(out)
+    with DefaultScope.overwrite_default_scope('mmseg'):
+        ds = DATASETS.build(ds_cfg)
+    assert len(ds) == 2 and len(ds.metainfo['classes']) == 19
+    item = ds[0]  # image resized to 512; labels stay at full resolution (mmseg evaluates there)
+    assert item['inputs'].shape[-2:] == (512, 512)
+    assert item['data_samples'].gt_sem_seg.data.shape[-2:] == (32, 32)
+
+
+def test_celebamask_student_fits_bisenet_context_path(repo_root, tmp_path):
+    """The distilled ResNet-18 loads into BiSeNetV1's context path with no missing keys."""
+    from mmengine.config import Config
+    from mmengine.registry import DefaultScope
+    distill = Config.fromfile(osp.join(repo_root, REPFUSION_GPU_CONFIGS[2]))
+    seg = Config.fromfile(osp.join(
+        repo_root, 'configs/repfusion/bisenetv1_r18-d32-repfusion_4xb4-160k_celebamask-hq-448x448.py'))
+    bn = dict(type='BN', requires_grad=True)
+    with DefaultScope.overwrite_default_scope('mmseg'):
+        student = MODELS.build(dict(distill.model.student, norm_cfg=bn))
+        torch.save(dict(state_dict={f'student.{k}': v for k, v in student.state_dict().items()}),
+                   tmp_path / 'distill.pth')
+        backbone = seg.model.backbone
+        backbone.norm_cfg = bn
+        backbone.backbone_cfg.norm_cfg = bn
+        backbone.backbone_cfg.init_cfg.checkpoint = str(tmp_path / 'distill.pth')
+        net = MODELS.build(backbone)
+    net.init_weights()
+    loaded = net.context_path.backbone.state_dict()
+    assert set(loaded) == set(student.state_dict())
+    assert all(torch.equal(loaded[k], v) for k, v in student.state_dict().items())
+    assert seg.model.decode_head.num_classes == 19
+    assert all(h.num_classes == 19 for h in seg.model.auxiliary_head)
