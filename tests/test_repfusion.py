@@ -359,7 +359,8 @@ def test_policy_run_resumes_policy_and_student_state(tmp_path, repo_root, shapes
     runner.optim_wrapper = runner.build_optim_wrapper(runner.optim_wrapper)
     runner.load_or_resume()
     policy = runner.model.timestep_sampler
-    saved = ckpt2['state_dict']['timestep_sampler._extra_state']
+    saved = LearnedTimestepPolicy.unpack_state(
+        ckpt2['state_dict']['timestep_sampler._extra_state'])
     for k, v in saved['nets'].items():
         assert torch.equal(policy.nets.state_dict()[k], v), k
     assert policy.baseline == saved['baseline']
@@ -370,7 +371,8 @@ def test_policy_run_resumes_policy_and_student_state(tmp_path, repo_root, shapes
     log = train('--work-dir', str(tmp_path / 'w3'), '--resume', str(first / 'iter_2.pth'))
     assert 'resumed epoch: 0, iter: 2' in log
     final = torch.load(tmp_path / 'w3' / 'iter_4.pth', map_location='cpu')
-    state = final['state_dict']['timestep_sampler._extra_state']['optimizer']['state']
+    state = LearnedTimestepPolicy.unpack_state(
+        final['state_dict']['timestep_sampler._extra_state'])['optimizer']['state']
     assert {int(s['step']) for s in state.values()} == {4}
     assert len(final['timestep_policy_hist']['columns']) == 2
 
@@ -388,7 +390,7 @@ def _policy_rank(rank, world, port, out_dir):
     for _ in range(3):
         pol(torch.randn(8, 3, 16, 16))
         pol.update(torch.randn(8, 4), torch.randint(0, 3, (8, )))
-    torch.save(pol.get_extra_state(), osp.join(out_dir, f'rank{rank}.pt'))
+    torch.save(pol.unpack_state(pol.get_extra_state()), osp.join(out_dir, f'rank{rank}.pt'))
     torch.distributed.destroy_process_group()
 
 

@@ -173,3 +173,30 @@ def test_typo_in_mmdiffrep_type_is_a_clear_error(tmp_path, repo_root, shapes_roo
                          capture_output=True, text=True, timeout=300)
     assert out.returncode != 0
     assert "'GlobalPool' is not registered in mmdiffrep's 'model' registry" in out.stderr
+
+
+@pytest.mark.parametrize('base,extra', [
+    ('configs/ddpm/ddpm_unet-shapes32_1xb64-1100it_shapes-32x32.py',
+     "custom_hooks = [dict(type='EMAHook', momentum=0.1, update_buffers=True, priority=49)]\n"),
+    ('configs/repfusion/'
+     'repfusion-hint-policy_ddpm-shapes32_resnet18-cifar_1xb64-600it_shapes-32x32.py',
+     "custom_hooks = [dict(type='mmdiffrep.EntropyDecayHook', end=4, by_epoch=False)]\n"
+     "model = dict(student=dict(stem_channels=16, base_channels=16))\n"),
+], ids=['ddpm', 'repfusion-policy'])
+def test_torchrun_two_cpu_processes_algorithms(tmp_path, repo_root, shapes_root, subprocess_env,
+                                               base, extra):
+    """DDPM (with EMA) and RepFusion (hidden teacher, self-updating policy) under 2-process DDP."""
+    cfg = tmp_path / 'algo.py'
+    cfg.write_text(
+        f'_base_ = {osp.join(repo_root, base)!r}\n'
+        f"train_dataloader = dict(batch_size=8, num_workers=0, persistent_workers=False, "
+        f"dataset=dict(data_root={shapes_root + '/'!r}))\n"
+        'train_cfg = dict(max_iters=4)\n'
+        'default_hooks = dict(checkpoint=dict(interval=4), logger=dict(interval=2))\n' + extra)
+    work = str(tmp_path / 'work')
+    env = dict(subprocess_env, PYTHON=sys.executable, PORT=str(29600 + os.getpid() % 1000))
+    out = subprocess.run(['bash', 'tools/dist_train.sh', str(cfg), '2', '--work-dir', work],
+                         cwd=repo_root, env=env, capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-5000:]
+    assert 'Distributed training: True' in out.stdout + out.stderr
+    assert ckpt_meta(osp.join(work, 'iter_4.pth'))['iter'] == 4

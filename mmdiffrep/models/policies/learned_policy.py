@@ -12,6 +12,7 @@ optimizer or in DDP; their gradients are averaged over ranks by hand, so every r
 same policy. Weights, optimizer state and baseline are saved as the module's extra state, so
 ``--resume`` restores them.
 """
+import io
 from typing import Dict, Optional, Sequence
 
 import torch
@@ -97,6 +98,7 @@ class LearnedTimestepPolicy(TimestepSampler):
         self.__dict__['optimizer'] = None
         self.baseline: Optional[float] = None
         self._pending = None
+        self._synced = False
 
     # -- set-up ----------------------------------------------------------------------------------
     def build_reward_head(self, in_channels: int) -> None:
@@ -126,6 +128,11 @@ class LearnedTimestepPolicy(TimestepSampler):
         return Categorical(logits=self.nets['policy'](images.float()).float())
 
     def choose(self, images: torch.Tensor) -> torch.Tensor:
+        if self.training and not self._synced:
+            if dist.get_world_size() > 1:  # start from rank 0's policy on every rank
+                for t in self.nets.state_dict().values():
+                    dist.broadcast(t, src=0)
+            self._synced = True
         with torch.enable_grad():
             dist_ = self.distribution(images)
         index = dist_.sample() if self.training else dist_.probs.argmax(-1)
@@ -180,14 +187,28 @@ class LearnedTimestepPolicy(TimestepSampler):
         return self.distribution(images).probs
 
     # -- checkpoints -----------------------------------------------------------------------------
-    def get_extra_state(self):
-        return dict(nets=self.nets.state_dict(), baseline=self.baseline,
-                    optimizer=None if self.optimizer is None else self.optimizer.state_dict())
+    # The extra state is ONE byte tensor (mmengine broadcasts every state_dict entry as a
+    # tensor at start-up): networks, baseline and optimizer state serialised with torch.save
+    # (read back with weights_only=True).
+    def get_extra_state(self) -> torch.Tensor:
+        buf = io.BytesIO()
+        torch.save(dict(nets=self.nets.state_dict(), baseline=self.baseline,
+                        optimizer=None if self.optimizer is None
+                        else self.optimizer.state_dict()), buf)
+        return torch.frombuffer(bytearray(buf.getvalue()), dtype=torch.uint8)
+
+    @staticmethod
+    def unpack_state(state: torch.Tensor) -> dict:
+        """A saved extra state as ``dict(nets=..., baseline=float | None, optimizer=dict |
+        None)``, e.g. of ``checkpoint['state_dict']['timestep_sampler._extra_state']``."""
+        return torch.load(io.BytesIO(state.cpu().numpy().tobytes()), map_location='cpu',
+                          weights_only=True)
 
     def set_extra_state(self, state):
-        missing = set(self.nets.state_dict()) ^ set(state['nets'])
-        if missing and 'reward_head' not in self.nets:
-            raise RuntimeError('build_reward_head() must run before loading a policy state')
+        state = self.unpack_state(state)
+        if set(state['nets']) != set(self.nets.state_dict()):
+            raise RuntimeError('the saved policy does not match this one (build_reward_head() '
+                               'must run before loading; same candidates and net?)')
         self.nets.load_state_dict(state['nets'])
         self.baseline = state['baseline']
         if state['optimizer'] is not None:
