@@ -503,3 +503,38 @@ def test_celebamask_student_fits_bisenet_context_path(repo_root, tmp_path):
     assert all(torch.equal(loaded[k], v) for k, v in student.state_dict().items())
     assert seg.model.decode_head.num_classes == 19
     assert all(h.num_classes == 19 for h in seg.model.auxiliary_head)
+
+
+@pytest.mark.parametrize('config', [
+    'configs/repfusion/semfpn_resnet18-cifar_1xb32-500it_shapes10pct-32x32.py',
+    'configs/repfusion/td-hm_resnet18-cifar_1xb64-400it_shapes10pct-32x32.py',
+], ids=['mmseg', 'mmpose'])
+def test_one_stage_wraps_seg_and_pose_models(teacher_dir, repo_root, shapes_root, config):
+    """RepFusion around an existing mmseg / mmpose model config: task losses + distillation
+    from one backbone pass; predictions are the task model's."""
+    from mmengine.config import Config
+    from mmengine.registry import DefaultScope
+    cfg = Config.fromfile(osp.join(repo_root, config))
+    arch = cfg.model.to_dict()
+    arch['backbone'].update(stem_channels=16, base_channels=16)
+    if 'neck' in arch:
+        arch['neck']['in_channels'] = [16, 32, 64, 128]
+    else:
+        arch['head']['in_channels'] = 128
+    arch['type'] = f'{cfg.default_scope}.{arch["type"]}'
+    with DefaultScope.overwrite_default_scope(cfg.default_scope):
+        model = build(teacher_dir, student=None, architecture=arch, data_preprocessor=None,
+                      distill_pairs=[dict(student_index=-1, teacher_block='mid')])
+        ds_cfg = cfg.train_dataloader.dataset
+        ds_cfg.data_root = shapes_root + '/'
+        if 'ann_file' in ds_cfg:
+            ds_cfg.ann_file = ds_cfg.ann_file.replace('_10pct', '')
+        from mmengine.registry import DATASETS
+        ds = DATASETS.build(ds_cfg)
+        from mmengine.dataset import pseudo_collate
+        batch = model.data_preprocessor(pseudo_collate([ds[0], ds[1]]), training=True)
+    losses = model.loss(batch['inputs'], batch['data_samples'])
+    assert any(k.startswith('task.') and 'loss' in k for k in losses)
+    assert 'distill.loss_0' in losses
+    sum(v for k, v in losses.items() if 'loss' in k).backward()
+    assert all(p.grad is not None for p in model.architecture.backbone.parameters())
