@@ -237,7 +237,9 @@ def test_one_stage_adds_distillation_to_a_task_model(teacher_dir):
                           topk=(1, )),
                 data_preprocessor=dict(type='mmpretrain.ClsDataPreprocessor', to_rgb=True,
                                        mean=[127.5] * 3, std=[127.5] * 3))
-    model = build(teacher_dir, student=None, architecture=arch, data_preprocessor=None)
+    from mmengine.registry import DefaultScope
+    with DefaultScope.overwrite_default_scope('mmpretrain'):  # as in an mmpretrain config
+        model = build(teacher_dir, student=None, architecture=arch, data_preprocessor=None)
     losses = model.loss(torch.randn(4, 3, 32, 32), samples([0, 1, 2, 3]))
     assert set(losses) == {'task.loss', 'distill.loss_0', 'timestep_mean'}
     preds = model(torch.randn(2, 3, 32, 32), samples([0, 1]), mode='predict')

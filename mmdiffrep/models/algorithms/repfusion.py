@@ -87,9 +87,10 @@ class RepFusion(BaseModel):
         if (student is None) == (architecture is None):
             raise ValueError('RepFusion needs exactly one of `student` (a backbone: two-stage '
                              'distillation) or `architecture` (a task model: one-stage)')
-        if architecture is not None:
+        if architecture is not None:  # the task model's preprocessor prepares the batch
             architecture = copy.deepcopy(dict(architecture))
-            data_preprocessor = architecture.pop('data_preprocessor', data_preprocessor)
+            data_preprocessor = copy.deepcopy(architecture.get('data_preprocessor',
+                                                               data_preprocessor))
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         if teacher_input not in TEACHER_INPUTS:
             raise ValueError(f'unknown teacher_input {teacher_input!r}; expected one of '
