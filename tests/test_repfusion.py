@@ -417,6 +417,7 @@ REPFUSION_GPU_CONFIGS = [
     'configs/repfusion/repfusion-hint-policy_ddpm-cifar10-32_resnet18-cifar_1xb128-200e_cifar10-32x32.py',
     'configs/repfusion/repfusion-dense_ddpm-celebahq-256_hrnetv2-w18_8xb64-60e_wflw-256x256.py',
     'configs/repfusion/repfusion-dense_ddpm-celebahq-256_r18_4xb16-40k_celebamask-hq-448x448.py',
+    'configs/repfusion/repfusion-hint-policy_ddpm-adm64_resnet18-cifar_8xb64-200e_tiny-imagenet-64x64.py',
 ]
 
 
@@ -429,6 +430,7 @@ def test_gpu_repfusion_configs_build_and_distil(repo_root, teacher_dir, path):
     from mmengine.registry import DefaultScope
     cfg = Config.fromfile(osp.join(repo_root, path))
     cfg.model.teacher.pretrained = teacher_dir
+    cfg.model.teacher.pop('subfolder', None)
     cfg.model.student.pop('init_cfg', None)
     if cfg.model.student.get('norm_cfg', {}).get('type') == 'SyncBN':  # needs a process group
         cfg.model.student.norm_cfg = dict(type='BN', requires_grad=True)
@@ -540,3 +542,30 @@ def test_one_stage_wraps_seg_and_pose_models(teacher_dir, repo_root, shapes_root
     assert 'distill.loss_0' in losses
     sum(v for k, v in losses.items() if 'loss' in k).backward()
     assert all(p.grad is not None for p in model.architecture.backbone.parameters())
+
+
+def test_tiny_imagenet_lists(tmp_path, repo_root):
+    sys.path.insert(0, osp.join(repo_root, 'tools', 'dataset_converters'))
+    import tiny_imagenet
+    from PIL import Image
+    root = tmp_path / 'tiny-imagenet-200'
+    wnids = ['n01', 'n02']
+    for w in wnids:
+        (root / 'train' / w / 'images').mkdir(parents=True)
+        for k in range(2):
+            Image.new('RGB', (64, 64)).save(root / 'train' / w / 'images' / f'{w}_{k}.JPEG')
+    (root / 'val' / 'images').mkdir(parents=True)
+    Image.new('RGB', (64, 64)).save(root / 'val' / 'images' / 'val_0.JPEG')
+    (root / 'wnids.txt').write_text('\n'.join(wnids) + '\n')
+    (root / 'val' / 'val_annotations.txt').write_text('val_0.JPEG\tn02\t0\t0\t63\t63\n')
+    tiny_imagenet.main([str(root)])
+    assert (root / 'meta' / 'val.txt').read_text().split() == ['val/images/val_0.JPEG', '1']
+    train = (root / 'meta' / 'train.txt').read_text().splitlines()
+    assert train[0] == 'train/n01/images/n01_0.JPEG 0' and len(train) == 4
+    from mmengine.config import Config
+    from mmpretrain.datasets import CustomDataset
+    cfg = Config.fromfile(osp.join(repo_root, 'configs/_base_/datasets/tiny-imagenet_64.py'))
+    ds_cfg = dict(cfg.val_dataloader.dataset, data_root=str(root), pipeline=[])
+    ds_cfg.pop('type')
+    ds = CustomDataset(**ds_cfg)
+    assert len(ds) == 1 and ds.get_gt_labels().tolist() == [1]
