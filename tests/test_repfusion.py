@@ -418,6 +418,7 @@ REPFUSION_GPU_CONFIGS = [
     'configs/repfusion/repfusion-dense_ddpm-celebahq-256_hrnetv2-w18_8xb64-60e_wflw-256x256.py',
     'configs/repfusion/repfusion-dense_ddpm-celebahq-256_r18_4xb16-40k_celebamask-hq-448x448.py',
     'configs/repfusion/repfusion-hint-policy_ddpm-adm64_resnet18-cifar_8xb64-200e_tiny-imagenet-64x64.py',
+    'configs/repfusion/repfusion-dense_ddpm-celebahq-256_res50_8xb64-60e_wflw-256x256.py',
 ]
 
 
@@ -569,3 +570,24 @@ def test_tiny_imagenet_lists(tmp_path, repo_root):
     ds_cfg.pop('type')
     ds = CustomDataset(**ds_cfg)
     assert len(ds) == 1 and ds.get_gt_labels().tolist() == [1]
+
+
+def test_wflw_res50_student_fits_simplebaseline(repo_root, tmp_path):
+    from mmengine.config import Config
+    from mmengine.registry import DefaultScope
+    distill = Config.fromfile(osp.join(
+        repo_root, 'configs/repfusion/repfusion-dense_ddpm-celebahq-256_res50_8xb64-60e_wflw-256x256.py'))
+    pose = Config.fromfile(osp.join(
+        repo_root, 'configs/repfusion/td-hm_res50-repfusion_8xb64-60e_wflw-256x256.py'))
+    with DefaultScope.overwrite_default_scope('mmpose'):
+        student = MODELS.build(dict(distill.model.student, init_cfg=None))
+        torch.save(dict(state_dict={f'student.{k}': v for k, v in student.state_dict().items()}),
+                   tmp_path / 'distill.pth')
+        pose.model.backbone.init_cfg.checkpoint = str(tmp_path / 'distill.pth')
+        model = MODELS.build(pose.model)
+    model.init_weights()
+    loaded = model.backbone.state_dict()
+    assert set(loaded) == set(student.state_dict())
+    assert all(torch.equal(loaded[k], v) for k, v in student.state_dict().items())
+    heatmaps = model(torch.randn(1, 3, 256, 256), None, mode='tensor')
+    assert heatmaps.shape == (1, 98, 64, 64)
