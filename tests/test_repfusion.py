@@ -225,6 +225,14 @@ def test_connector_and_bad_input_errors(teacher_dir):
     with pytest.raises(ValueError, match='teacher.timesteps is set by RepFusion'):
         build(teacher_dir, teacher=dict(type='mmdiffrep.DiffusionUNet', pretrained=teacher_dir,
                                         timesteps=[5]))
+    with pytest.raises(ValueError, match=r'teacher.data_mean=\[127.5, 127.5, 127.5\] but the '
+                       r'data preprocessor normalises with mean=\[123.675'):
+        build(teacher_dir, teacher=dict(type='mmdiffrep.DiffusionUNet', pretrained=teacher_dir,
+                                        data_mean=[127.5] * 3))
+    # no normalisation at all: the teacher reads raw 0-255 pixels
+    raw = build(teacher_dir, data_preprocessor=None)
+    assert raw.teacher.data_mean.flatten().tolist() == [0.0] * 3
+    assert raw.teacher.data_std.flatten().tolist() == [1.0] * 3
     with pytest.raises(ValueError, match="unknown teacher_input 'x0'"):
         build(teacher_dir, teacher_input='x0')
 

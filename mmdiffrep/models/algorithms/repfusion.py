@@ -144,9 +144,14 @@ class RepFusion(BaseModel):
         # the U-Net expects RGB: with LoadImageFromFile (BGR) the preprocessor needs
         # to_rgb / bgr_to_rgb=True; mmpretrain's CIFAR datasets already load RGB
         dp = dict(data_preprocessor or {})
-        for key in ('mean', 'std'):
-            if key in dp:
-                cfg.setdefault(f'data_{key}', list(dp[key]))
+        for key, identity in (('mean', 0.0), ('std', 1.0)):
+            # no normalisation in the preprocessor: the batch holds raw 0-255 pixels
+            value = [float(v) for v in dp.get(key, [identity] * 3)]
+            given = cfg.setdefault(f'data_{key}', value)
+            if [float(v) for v in given] != value:
+                raise ValueError(f'teacher.data_{key}={list(given)} but the data preprocessor '
+                                 f'normalises with {key}={value}: leave data_{key} out (it is '
+                                 'read from the preprocessor)')
         blocks = list(dict.fromkeys(p['teacher_block'] for p in pairs))
         cfg.update(frozen=True, save_unet_weights=False, blocks=blocks, noise=TEACHER_INPUTS[
             teacher_input], timesteps=int(self.timestep_sampler.candidates[0]), out_type='featmap')
