@@ -31,3 +31,17 @@ def subprocess_env():
     env['PYTHONPATH'] = ROOT + os.pathsep + env.get('PYTHONPATH', '')
     env.setdefault('OMP_NUM_THREADS', '1')
     return env
+
+
+@pytest.fixture
+def train_cli(repo_root, subprocess_env):
+    """``train_cli(config, *args)``: run tools/train.py in a child process, return its log."""
+    import subprocess
+
+    def train(config, *extra):
+        out = subprocess.run([sys.executable, 'tools/train.py', str(config), *extra],
+                             cwd=repo_root, env=subprocess_env, capture_output=True, text=True,
+                             timeout=600)
+        assert out.returncode == 0, out.stderr[-3000:]
+        return out.stdout + out.stderr
+    return train

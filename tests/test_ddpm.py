@@ -109,11 +109,9 @@ def test_unsupported_image_size_and_missing_labels():
         cond.loss(torch.randn(1, 3, 16, 16), None)
 
 
-def test_resume_restores_ema_and_optimizer_state(tmp_path, repo_root, shapes_root,
-                                                 subprocess_env):
+def test_resume_restores_ema_and_optimizer_state(tmp_path, repo_root, shapes_root, train_cli):
     """Train 4 iterations with a checkpoint at 2, resume from it: the EMA and Adam step
     counters continue from 2 (they would restart at 0 if their state were lost)."""
-    import subprocess
     tiny32 = dict(TINY, sample_size=32)
     cfg = tmp_path / 'ddpm_tiny.py'
     base = osp.join(repo_root, 'configs/ddpm/ddpm_unet-shapes32_1xb64-1100it_shapes-32x32.py')
@@ -129,10 +127,7 @@ def test_resume_restores_ema_and_optimizer_state(tmp_path, repo_root, shapes_roo
     ]))
 
     def train(*extra):
-        out = subprocess.run([sys.executable, 'tools/train.py', str(cfg), *extra], cwd=repo_root,
-                             env=subprocess_env, capture_output=True, text=True, timeout=600)
-        assert out.returncode == 0, out.stderr[-3000:]
-        return out.stdout + out.stderr
+        return train_cli(cfg, *extra)
 
     first = tmp_path / 'w1'
     train('--work-dir', str(first))

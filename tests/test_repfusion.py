@@ -323,11 +323,10 @@ def test_students_from_every_toolbox(teacher_dir, student):
 
 # -- through tools/train.py: policy, hooks, kill + resume ---------------------------------------
 def test_policy_run_resumes_policy_and_student_state(tmp_path, repo_root, shapes_root,
-                                                     subprocess_env, teacher_dir):
+                                                     train_cli, teacher_dir):
     """Train the learned-policy config 4 iterations (checkpoints at 2 and 4), then resume a
     second run from iteration 2: right after loading, its policy (weights, Adam state,
     baseline) and student equal the checkpoint's, and the Adam step counter continues to 4."""
-    import subprocess
     base = osp.join(repo_root, 'configs/repfusion/'
                     'repfusion-hint-policy_ddpm-shapes32_resnet18-cifar_1xb64-600it_shapes-32x32.py')
     cfg = tmp_path / 'policy_tiny.py'
@@ -345,10 +344,7 @@ def test_policy_run_resumes_policy_and_student_state(tmp_path, repo_root, shapes
     ]))
 
     def train(*extra):
-        out = subprocess.run([sys.executable, 'tools/train.py', str(cfg), *extra], cwd=repo_root,
-                             env=subprocess_env, capture_output=True, text=True, timeout=600)
-        assert out.returncode == 0, out.stderr[-3000:]
-        return out.stdout + out.stderr
+        return train_cli(cfg, *extra)
 
     first = tmp_path / 'w1'
     log = train('--work-dir', str(first))
