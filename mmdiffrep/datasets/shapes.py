@@ -361,3 +361,15 @@ def draw_contact_sheet(samples: Sequence[ShapesSample], out_file: str, cols: int
             sheet.paste(im, (x0 + k * (cell + pad), y0 + text_h))
         draw.text((x0, y0), f'{CLASSES[s.label]}', fill=(0, 0, 0))
     sheet.save(out_file)
+
+
+def read_cls_split(root: str, ann_file: str, image_dir: str, limit: int = None) -> tuple:
+    """The images (float N x 3 x H x W, RGB, 0-255) and labels of a classification list
+    (``annotations/cls_{split}.txt``) in memory, for the analysis tools."""
+    import torch
+    lines = [line.split() for line in open(osp.join(root, ann_file)) if line.strip()]
+    lines = lines[:limit] if limit else lines
+    images = np.stack([np.array(Image.open(osp.join(root, image_dir, f)).convert('RGB'))
+                       for f, _ in lines])
+    labels = np.array([int(lab) for _, lab in lines])
+    return torch.from_numpy(images).permute(0, 3, 1, 2).float(), torch.from_numpy(labels)

@@ -19,21 +19,12 @@ import time
 import numpy as np
 import torch
 import torch.nn.functional as F
-from PIL import Image
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 from mmengine.config import Config  # noqa: E402
 
+from mmdiffrep.datasets import read_cls_split  # noqa: E402
 from mmdiffrep.models.backbones import DiffusionUNet  # noqa: E402
-
-
-def read_split(root, ann_file, image_dir, limit=None):
-    lines = [line.split() for line in open(osp.join(root, ann_file)) if line.strip()]
-    lines = lines[:limit] if limit else lines
-    images = np.stack([np.array(Image.open(osp.join(root, image_dir, f)).convert('RGB'))
-                       for f, _ in lines])
-    labels = np.array([int(lab) for _, lab in lines])
-    return torch.from_numpy(images).permute(0, 3, 1, 2).float(), torch.from_numpy(labels)
 
 
 @torch.no_grad()
@@ -109,8 +100,8 @@ def main(argv=None):
                              timesteps=args.timesteps, noise=args.noise, combine='separate',
                              out_type='pooled', noise_seed=args.seed).eval()
     start = time.time()
-    xtr, ytr = read_split(args.data, args.train_ann, 'images/train', args.max_train)
-    xva, yva = read_split(args.data, args.val_ann, 'images/val')
+    xtr, ytr = read_cls_split(args.data, args.train_ann, 'images/train', args.max_train)
+    xva, yva = read_cls_split(args.data, args.val_ann, 'images/val')
     ftr = extract(backbone, xtr, args.batch_size, 'features (train)')
     fva = extract(backbone, xva, args.batch_size, 'features (val)')
     num_classes = int(max(ytr.max(), yva.max())) + 1

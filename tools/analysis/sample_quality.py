@@ -26,7 +26,9 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 import mmdiffrep  # noqa: E402,F401
 from mmdiffrep.diffusion import build_unet, load_scheduler, load_unet  # noqa: E402
 from mmdiffrep.diffusion.sampling import sample_images  # noqa: E402
+from mmdiffrep.datasets import read_cls_split  # noqa: E402
 from mmdiffrep.utils.experiments import markdown_table  # noqa: E402
+from mmdiffrep.utils.images import make_grid  # noqa: E402
 
 
 def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
@@ -63,14 +65,6 @@ def classify(model, images01: torch.Tensor, mean, std, batch=250):
     return torch.cat(feats).numpy().astype(np.float64), torch.cat(preds).numpy()
 
 
-def read_images(root, split, num):
-    from PIL import Image
-    lines = [ln.split()[0] for ln in open(osp.join(root, 'annotations', f'cls_{split}.txt'))]
-    ims = [np.array(Image.open(osp.join(root, 'images', split, f)).convert('RGB'))
-           for f in lines[:num]]
-    return torch.from_numpy(np.stack(ims)).permute(0, 3, 1, 2).float() / 255
-
-
 def generate(unet, scheduler, num, steps, batch, seed):
     gen = torch.Generator().manual_seed(seed)
     out = []
@@ -81,16 +75,10 @@ def generate(unet, scheduler, num, steps, batch, seed):
 
 
 def save_grid(images01, path, n=64):
+    """The first ``n`` images (in [0, 1]) as a PNG grid, enlarged 3x."""
     from PIL import Image
-    n = min(n, len(images01))
-    side = int(np.ceil(np.sqrt(n)))
-    h, w = images01.shape[-2:]
-    grid = np.ones((side * (h + 2), side * (w + 2), 3), np.uint8) * 255
-    for k in range(n):
-        r, c = divmod(k, side)
-        im = (images01[k].permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)
-        grid[r * (h + 2):r * (h + 2) + h, c * (w + 2):c * (w + 2) + w] = im
-    Image.fromarray(grid).resize((grid.shape[1] * 3, grid.shape[0] * 3), Image.NEAREST).save(path)
+    grid = Image.fromarray(make_grid(images01[:n] * 2 - 1))
+    grid.resize((grid.width * 3, grid.height * 3), Image.NEAREST).save(path)
 
 
 def main(argv=None):
@@ -108,10 +96,12 @@ def main(argv=None):
     torch.manual_seed(args.seed)
     os.makedirs(args.out_dir, exist_ok=True)
     clf, dp = load_classifier(*args.classifier)
-    real_test = read_images(args.data, 'test', args.num)
-    ref_feats, _ = classify(clf, real_test, dp.mean, dp.std)
+    real_test, test_labels = read_cls_split(args.data, 'annotations/cls_test.txt',
+                                            'images/test', args.num)
+    ref_feats, _ = classify(clf, real_test / 255, dp.mean, dp.std)
 
-    sources = [('real val images (floor)', read_images(args.data, 'val', args.num))]
+    real_val, _ = read_cls_split(args.data, 'annotations/cls_val.txt', 'images/val', args.num)
+    sources = [('real val images (floor)', real_val / 255)]
     for folder in args.models:
         unet = load_unet(folder, subfolder='unet').eval()
         imgs = generate(unet, load_scheduler(folder), args.num, args.steps, args.batch, args.seed)
@@ -125,8 +115,7 @@ def main(argv=None):
         sources.append(('samples of an untrained U-Net (ceiling)', imgs))
 
     rows = []
-    classes = len(np.unique(np.loadtxt(osp.join(args.data, 'annotations', 'cls_test.txt'),
-                                       usecols=1, dtype=int)))
+    classes = int(test_labels.max()) + 1
     for name, imgs in sources:
         feats, preds = classify(clf, imgs, dp.mean, dp.std)
         share = np.bincount(preds, minlength=classes) / len(preds)
