@@ -327,3 +327,17 @@ def test_class_label_fixed_and_learnable(tmp_path):
         DiffusionUNet(class_label=6, **kw)
     with pytest.raises(ValueError, match='needs a class-conditional U-Net'):
         DiffusionUNet(unet_cfg=UNET_CFG, blocks=['mid'], class_label=0)
+
+
+def test_per_image_timesteps_equal_separate_calls_and_are_checked():
+    # keep the whole U-Net so that the reference can run its full forward
+    bb = DiffusionUNet(unet_cfg=UNET_CFG, blocks=['mid'], timesteps=0, drop_unused=False)
+    x = torch.rand(2, 3, 32, 32) * 2 - 1
+    mixed = bb(x, timesteps=torch.tensor([3, 700]))[0]
+    for i, t in enumerate((3, 700)):
+        ref = hooked_forward(bb.unet, {'m': bb.unet.mid_block}, x[i:i + 1], torch.tensor([t]))
+        torch.testing.assert_close(mixed[i:i + 1], ref['m'], atol=1e-5, rtol=1e-5)
+    with pytest.raises(ValueError, match=r'timesteps \[0, 1000\] out of range \[0, 1000\)'):
+        bb(x, timesteps=torch.tensor([0, 1000]))
+    with pytest.raises(ValueError, match='1-D integer tensor'):
+        bb(x, timesteps=torch.tensor([0.5, 1.0]))

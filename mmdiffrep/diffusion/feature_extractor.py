@@ -117,7 +117,7 @@ class UNetFeatureExtractor:
         if t.dtype not in (torch.int32, torch.int64) or t.dim() != 1:
             raise ValueError(f'per-image timesteps must be a 1-D integer tensor, got '
                              f'{t.dtype} of shape {tuple(t.shape)}')
-        if t.numel() and (int(t.min()) < 0 or int(t.max()) >= num_train):
+        if bool(((t < 0) | (t >= num_train)).any()):  # one device->host read
             raise ValueError(f'timesteps {t.tolist()} out of range [0, {num_train})')
         return t.long()
 

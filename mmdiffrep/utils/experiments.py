@@ -52,7 +52,7 @@ def train_and_test(config: str, work_dir: str, seed: int, cfg_options: Sequence[
     minutes = train(config, work_dir, seed, cfg_options)
     run([sys.executable, 'tools/test.py', config, last_checkpoint(work_dir), '--work-dir',
          test_dir, *(['--cfg-options', *cfg_options] if cfg_options else [])])
-    with open(osp.join(ROOT, test_dir, 'test_metrics.json')) as f:
+    with open(metrics_file) as f:
         return json.load(f), minutes
 
 

@@ -179,7 +179,7 @@ class RepFusion(BaseModel):
             outs = _as_tuple(backbone(torch.zeros(1, self.teacher.in_channels, size, size)))
         backbone.train(was_training)
         channels = []
-        for i, idx in zip(range(len(self.pair_names)), self.student_indices):
+        for i, idx in enumerate(self.student_indices):
             if not -len(outs) <= idx < len(outs):
                 raise ValueError(f'distill_pairs[{i}].student_index={idx} but the student '
                                  f'gives {len(outs)} outputs (set its out_indices)')
