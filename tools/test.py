@@ -19,7 +19,7 @@ from mmengine.runner import Runner  # noqa: E402
 
 from mmdiffrep.utils import register_all_modules  # noqa: E402
 from mmdiffrep.utils.config import (check_data_roots, cpu_friendly_dist_backend,  # noqa: E402
-                                    default_work_dir)
+                                    default_work_dir, shutdown_distributed)
 
 
 def parse_args(argv=None):
@@ -66,6 +66,7 @@ def main(argv=None):
             raise ValueError(f'--out must be a .pkl file, got {args.out!r}')
         runner.test_evaluator.metrics.append(DumpResults(out_file_path=args.out))
     metrics = runner.test()
+    shutdown_distributed()
     if runner.rank == 0:
         # machine-readable copy of the printed metrics, for scripts and tables
         with open(osp.join(cfg.work_dir, 'test_metrics.json'), 'w') as f:

@@ -20,7 +20,7 @@ from mmengine.runner import Runner  # noqa: E402
 
 from mmdiffrep.utils import register_all_modules  # noqa: E402
 from mmdiffrep.utils.config import (check_data_roots, cpu_friendly_dist_backend,  # noqa: E402
-                                    default_work_dir)
+                                    default_work_dir, shutdown_distributed)
 
 
 def parse_args(argv=None):
@@ -107,6 +107,7 @@ def main(argv=None):
     cpu_friendly_dist_backend(cfg)
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
     runner.train()
+    shutdown_distributed()
 
 
 if __name__ == '__main__':

@@ -87,3 +87,17 @@ def cpu_friendly_dist_backend(cfg: Config) -> None:
     if dist_cfg.get('backend', 'nccl') == 'nccl':
         print('No CUDA device: using the gloo backend for distributed training.')
         dist_cfg['backend'] = 'gloo'
+
+
+def shutdown_distributed() -> None:
+    """Destroy the default process group after a successful run.
+
+    Without it, gloo's worker threads can outlive the interpreter's teardown and abort the
+    process at exit ("terminate called without an active exception", SIGABRT) although the
+    job itself finished. Only called on success: destroying a group while other ranks are
+    still in a collective would hang instead of failing.
+    """
+    import torch.distributed as dist
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
