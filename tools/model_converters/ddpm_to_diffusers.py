@@ -20,7 +20,7 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 from mmengine.config import Config  # noqa: E402
 
 from mmdiffrep.diffusion import build_unet  # noqa: E402
-from mmdiffrep.models.algorithms.ddpm import BETA_SCHEDULES  # noqa: E402
+from mmdiffrep.diffusion.noise_processes import ddpm_scheduler  # noqa: E402
 
 
 def unet_state(ckpt: dict, use_ema: bool) -> dict:
@@ -38,16 +38,14 @@ def unet_state(ckpt: dict, use_ema: bool) -> dict:
 
 
 def to_diffusers(cfg: Config, ckpt_path: str, out_dir: str, use_ema: bool = True) -> None:
-    from diffusers import DDPMScheduler
     ckpt = torch.load(ckpt_path, map_location='cpu')
     unet = build_unet(cfg.model.unet_cfg.to_dict())
     unet.load_state_dict(unet_state(ckpt, use_ema), strict=True)
     unet.save_pretrained(osp.join(out_dir, 'unet'), safe_serialization=True)
     m = cfg.model
-    DDPMScheduler(num_train_timesteps=m.get('num_train_timesteps', 1000),
-                  beta_schedule=BETA_SCHEDULES[m.get('beta_schedule', 'linear')],
-                  prediction_type=m.get('prediction_type', 'epsilon')).save_pretrained(
-                      osp.join(out_dir, 'scheduler'))
+    ddpm_scheduler(m.get('num_train_timesteps', 1000), m.get('beta_schedule', 'linear'),
+                   m.get('prediction_type', 'epsilon')).save_pretrained(
+                       osp.join(out_dir, 'scheduler'))
     meta = dict(config=osp.relpath(cfg.filename) if cfg.filename else None,
                 source=osp.relpath(ckpt_path), weights='ema' if use_ema else 'raw',
                 iter=ckpt.get('meta', {}).get('iter'))

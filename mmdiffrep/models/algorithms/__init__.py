@@ -1,5 +1,6 @@
-"""Algorithms (mmengine ``BaseModel``s with a ``loss()``): DDPM training, RepFusion."""
+"""Algorithms (mmengine ``BaseModel``s with a ``loss()``): DDPM training, RepFusion, DRL."""
 from .ddpm import DDPM
+from .drl import DRL
 from .repfusion import RepFusion
 
-__all__ = ['DDPM', 'RepFusion']
+__all__ = ['DDPM', 'DRL', 'RepFusion']

@@ -18,12 +18,11 @@ import torch.nn.functional as F
 from mmengine.model import BaseModel
 
 from mmdiffrep.diffusion import build_unet, size_divisor
+from mmdiffrep.diffusion.noise_processes import ddpm_scheduler
 from mmdiffrep.diffusion.sampling import sample_images
 from mmdiffrep.registry import MODELS
 from ..utils import gather_labels
 
-BETA_SCHEDULES = {'linear': 'linear', 'scaled_linear': 'scaled_linear',
-                  'cosine': 'squaredcos_cap_v2', 'squaredcos_cap_v2': 'squaredcos_cap_v2'}
 PREDICTION_TYPES = ('epsilon', 'v_prediction', 'sample')
 LOSS_WEIGHTINGS = ('uniform', 'min_snr')
 
@@ -54,20 +53,14 @@ class DDPM(BaseModel):
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None):
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
-        from diffusers import DDPMScheduler
-        if beta_schedule not in BETA_SCHEDULES:
-            raise ValueError(f'unknown beta_schedule {beta_schedule!r}; expected one of '
-                             f'{sorted(BETA_SCHEDULES)}')
         if prediction_type not in PREDICTION_TYPES:
             raise ValueError(f'unknown prediction_type {prediction_type!r}; expected one of '
                              f'{PREDICTION_TYPES}')
         if loss_weighting not in LOSS_WEIGHTINGS:
             raise ValueError(f'unknown loss_weighting {loss_weighting!r}; expected one of '
                              f'{LOSS_WEIGHTINGS}')
+        self.scheduler = ddpm_scheduler(num_train_timesteps, beta_schedule, prediction_type)
         self.unet = build_unet(unet_cfg)
-        self.scheduler = DDPMScheduler(num_train_timesteps=num_train_timesteps,
-                                       beta_schedule=BETA_SCHEDULES[beta_schedule],
-                                       prediction_type=prediction_type)
         self.prediction_type = prediction_type
         self.loss_weighting, self.min_snr_gamma = loss_weighting, min_snr_gamma
         self.class_conditional = self.unet.config.num_class_embeds is not None

@@ -36,7 +36,7 @@ import torch.nn as nn
 from mmengine.model import BaseModel
 
 from mmdiffrep.registry import MODELS
-from ..utils import gather_labels
+from ..utils import as_tuple, gather_labels
 
 TEACHER_INPUTS = {'clean': 'none', 'noisy': 'random'}
 
@@ -46,10 +46,6 @@ class DistillConnectors(nn.ModuleList):
 
     def forward(self, feats: Sequence[torch.Tensor]) -> List[torch.Tensor]:
         return [conn(f) for conn, f in zip(self, feats)]
-
-
-def _as_tuple(out):
-    return tuple(out) if isinstance(out, (list, tuple)) else (out, )
 
 
 @MODELS.register_module()
@@ -176,7 +172,7 @@ class RepFusion(BaseModel):
         was_training = backbone.training
         backbone.eval()
         with torch.no_grad():
-            outs = _as_tuple(backbone(torch.zeros(1, self.teacher.in_channels, size, size)))
+            outs = as_tuple(backbone(torch.zeros(1, self.teacher.in_channels, size, size)))
         backbone.train(was_training)
         channels = []
         for i, idx in enumerate(self.student_indices):
@@ -211,10 +207,10 @@ class RepFusion(BaseModel):
         """Student outputs (and the task losses in one-stage mode: the backbone's output is
         captured by a forward hook during the architecture's own loss)."""
         if not hasattr(self, 'architecture'):
-            return _as_tuple(self.student(inputs)), {}
+            return as_tuple(self.student(inputs)), {}
         captured = []
         handle = self.architecture.backbone.register_forward_hook(
-            lambda m, a, out: captured.append(_as_tuple(out)))
+            lambda m, a, out: captured.append(as_tuple(out)))
         try:
             task_losses = self.architecture.loss(inputs, data_samples)
         finally:
@@ -248,6 +244,6 @@ class RepFusion(BaseModel):
         if hasattr(self, 'architecture'):  # predictions / tensors are the task model's
             return self.architecture(inputs, data_samples, mode=mode)
         if mode == 'tensor':
-            return _as_tuple(self.student(inputs))
+            return as_tuple(self.student(inputs))
         raise ValueError(f'two-stage RepFusion has no {mode!r} mode (it only distils); '
                          'evaluate the student downstream, or use val_cfg=None')

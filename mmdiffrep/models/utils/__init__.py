@@ -1,3 +1,5 @@
+from .code_decoder import CodeDecoder
 from .labels import gather_labels
+from .outputs import as_tuple
 
-__all__ = ['gather_labels']
+__all__ = ['CodeDecoder', 'gather_labels', 'as_tuple']

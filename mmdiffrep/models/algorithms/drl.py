@@ -1,0 +1,351 @@
+"""DRL (Mittal et al., ICML 2023): learn an encoder whose code conditions a denoising model.
+
+Diffusion-based representation learning trains an encoder ``E(x0)`` and a conditional
+noise model ``eps(x_t, t, E(x0))`` with denoising score matching (paper Eq. 7). The target
+depends on x0, so the loss can only fall below the unconditional floor (paper Prop. 1) through
+what the code tells the denoiser about x0: the encoder learns the information that x_t lacks.
+The encoder sees the clean image only.
+
+* Encoder: any backbone config of any toolbox; its last output is pooled to the code z
+  (optionally projected to ``code_dim``). ``mmdiffrep.TimeConditionedEncoder`` gives the
+  time-dependent code ``E(x0, t)`` of the paper's Eq. 8, read at the training sample's t.
+* Noise model: a diffusers ``UNet2DModel``; z is projected into its timestep embedding (the
+  ``class_embed_type='identity'`` path, so every ResBlock sees it) and optionally added at the
+  bottleneck as a small learned map.
+* Noise process: VE (sigma 0.01 -> 50, the paper's) or VP/DDPM (diffusers' schedules), see
+  :mod:`mmdiffrep.diffusion.noise_processes`; the U-Net reads ``x_t / sqrt(alpha^2 + std^2)``.
+* Level of detail: t uniform, or sigma uniform (the paper's high-noise focus), in a restricted
+  range, with the score weighting lambda(t) = std^2 (the default), 1, or a custom curve.
+* Regulariser: L1 on z (DRL) or a Gaussian encoder with a KL term (VDRL).
+* Baselines: ``score_weight=0`` with ``decoder=dict(type='mmdiffrep.CodeDecoder')`` and
+  ``reconstruction_weight=1`` trains the same encoder as a plain (or, with ``'kl'``,
+  variational) autoencoder.
+
+Losses are summed over pixels and averaged over the batch (score_sde's ``reduce_mean=False``),
+so ``reg_weight=1e-5`` is on the scale of the paper's code. Export the encoder for downstream
+configs with ``tools/model_converters/export_backbone.py``. Example::
+
+    model = dict(
+        type='mmdiffrep.DRL',
+        data_preprocessor=dict(type='mmpretrain.ClsDataPreprocessor', mean=[127.5] * 3,
+                               std=[127.5] * 3, to_rgb=True),  # images in [-1, 1]
+        encoder=dict(type='mmpretrain.ResNet_CIFAR', depth=18),
+        unet_cfg=dict(type='UNet2DModel', sample_size=32, block_out_channels=(64, 128, 128)),
+        sde=dict(type='ve', sigma_min=0.01, sigma_max=50),
+        t_sampling=dict(type='uniform_t', t_min=1e-5, t_max=1.0),
+        regularizer='l1', reg_weight=1e-5)
+"""
+import copy
+from typing import Dict, Optional, Sequence, Tuple, Union
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmengine.model import BaseModel
+
+from mmdiffrep.diffusion import build_unet, size_divisor
+from mmdiffrep.diffusion.noise_processes import build_noise_process
+from mmdiffrep.registry import MODELS
+from ..backbones.time_conditioned import TimeConditionedEncoder
+from ..utils import as_tuple
+
+T_SAMPLINGS = ('uniform_t', 'uniform_sigma')
+REGULARIZERS = (None, 'l1', 'kl')
+CONDITIONINGS = ('embedding', 'bottleneck')
+
+
+def pool_code(feat: torch.Tensor) -> torch.Tensor:
+    """Global average pooling of an NCHW map; a (B, C) vector is used as it is."""
+    if feat.dim() == 4:
+        return feat.mean((2, 3))
+    if feat.dim() == 2:
+        return feat
+    raise ValueError(f'the encoder output has shape {tuple(feat.shape)}; DRL pools an NCHW '
+                     'map or takes a (B, C) vector as the code (for ViTs use '
+                     "out_type='cls_token' or 'featmap')")
+
+
+class TimeSampler:
+    """Draws the diffusion time t per image: the "level of detail" knob of DRL.
+
+    ``uniform_t``: t ~ U[t_min, t_max] (for VE, sigma log-uniform: the paper's default);
+    ``uniform_sigma``: sigma ~ U[sigma(t_min), sigma(t_max)] (the paper's high-noise focus).
+    """
+
+    def __init__(self, sde, type: str = 'uniform_t', t_min: float = 1e-5, t_max: float = 1.0):
+        if type not in T_SAMPLINGS:
+            raise ValueError(f'unknown t_sampling type {type!r}; expected one of {T_SAMPLINGS}')
+        if not 0 <= t_min < t_max <= 1:
+            raise ValueError(f't_sampling range needs 0 <= t_min < t_max <= 1, got t_min={t_min}'
+                             f', t_max={t_max}')
+        self.sde, self.type, self.t_min, self.t_max = sde, type, float(t_min), float(t_max)
+
+    def __call__(self, n: int, device) -> torch.Tensor:
+        u = torch.rand(n, device=device)
+        if self.type == 'uniform_t':
+            return self.t_min + (self.t_max - self.t_min) * u
+        ends = self.sde.sigma(torch.tensor([self.t_min, self.t_max], device=device))
+        sigma = ends[0] + (ends[1] - ends[0]) * u
+        return self.sde.t_from_sigma(sigma).clamp(self.t_min, self.t_max)
+
+
+class LossWeighting:
+    """Factor on the per-image eps-MSE, from the score-matching weighting lambda(t).
+
+    The eps-MSE equals the score loss with ``lambda = std^2`` (``'sigma2'``, the paper's
+    default, factor 1); ``'uniform'`` is lambda = 1 (factor 1 / std^2);
+    ``dict(t=[...], weight=[...])`` multiplies the eps-MSE by a piecewise-linear curve in t.
+    """
+
+    def __init__(self, cfg: Union[str, dict] = 'sigma2'):
+        if isinstance(cfg, str):
+            if cfg not in ('sigma2', 'uniform'):
+                raise ValueError(f"unknown loss_weighting {cfg!r}; expected 'sigma2', "
+                                 "'uniform' or dict(t=[...], weight=[...])")
+            self.kind, self.knots = cfg, None
+            return
+        knots_t, weight = [float(v) for v in cfg['t']], [float(v) for v in cfg['weight']]
+        if len(knots_t) != len(weight) or len(knots_t) < 2 or knots_t != sorted(knots_t):
+            raise ValueError('loss_weighting dict needs increasing t and weight lists of the same '
+                             f'length >= 2, got t={knots_t}, weight={weight}')
+        self.kind, self.knots = 'curve', (torch.tensor(knots_t), torch.tensor(weight))
+
+    def __call__(self, t: torch.Tensor, std: torch.Tensor) -> torch.Tensor:
+        if self.kind == 'sigma2':
+            return torch.ones_like(t)
+        if self.kind == 'uniform':
+            return 1 / std.clamp(min=1e-4) ** 2
+        xs, ys = (k.to(t.device) for k in self.knots)
+        t = t.clamp(xs[0], xs[-1])
+        i = torch.searchsorted(xs, t.contiguous(), right=True).clamp(1, len(xs) - 1)
+        frac = (t - xs[i - 1]) / (xs[i] - xs[i - 1])
+        return ys[i - 1] + frac * (ys[i] - ys[i - 1])
+
+
+@MODELS.register_module()
+class DRL(BaseModel):
+    """Diffusion-based representation learning (DRL / VDRL and their autoencoder baselines).
+
+    Args:
+        encoder: a backbone config (any toolbox) or a ``mmdiffrep.TimeConditionedEncoder``.
+        unet_cfg: ``dict(type='UNet2DModel', ...)``: the conditional noise model (its class
+            embedding is set to the code path; leave ``class_embed_type`` out). May be None
+            only when ``score_weight=0``.
+        sde: ``'ve'`` | ``'vp'`` or a dict with the process's arguments.
+        t_sampling: ``dict(type='uniform_t' | 'uniform_sigma', t_min=1e-5, t_max=1.0)``.
+        loss_weighting: ``'sigma2'`` | ``'uniform'`` | ``dict(t=[...], weight=[...])``.
+        code_dim: project the pooled encoder output to this size (None: use it as it is; a
+            Gaussian encoder then predicts mean and log-variance of the same size).
+        regularizer: None, ``'l1'`` (DRL) or ``'kl'`` (VDRL: Gaussian encoder).
+        reg_weight: weight of the regulariser (1e-5 in the paper's code).
+        conditioning: where z enters the U-Net: ``('embedding', )``, ``('embedding',
+            'bottleneck')``, ``('bottleneck', )`` or ``()`` (unconditional: the control).
+        bottleneck_size: side of the learned map added at the U-Net's bottleneck.
+        score_weight: weight of the denoising loss (0: autoencoder baseline).
+        decoder: a ``mmdiffrep.CodeDecoder`` config for a reconstruction loss.
+        reconstruction_weight: weight of the reconstruction loss.
+        code_index: which encoder output is pooled into the code.
+        probe_size: side of the dummy image used once to read the encoder's width.
+    """
+
+    def __init__(self,
+                 encoder: dict,
+                 unet_cfg: Optional[dict] = None,
+                 sde: Union[str, dict] = 've',
+                 t_sampling: dict = dict(type='uniform_t', t_min=1e-5, t_max=1.0),
+                 loss_weighting: Union[str, dict] = 'sigma2',
+                 code_dim: Optional[int] = None,
+                 regularizer: Optional[str] = 'l1',
+                 reg_weight: float = 1e-5,
+                 conditioning: Sequence[str] = ('embedding', ),
+                 bottleneck_size: int = 4,
+                 score_weight: float = 1.0,
+                 decoder: Optional[dict] = None,
+                 reconstruction_weight: float = 0.0,
+                 code_index: int = -1,
+                 probe_size: int = 32,
+                 data_preprocessor: Optional[dict] = None,
+                 init_cfg: Optional[dict] = None):
+        super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        if regularizer not in REGULARIZERS:
+            raise ValueError(f'unknown regularizer {regularizer!r}; expected one of '
+                             f'{REGULARIZERS}')
+        unknown = [c for c in conditioning if c not in CONDITIONINGS]
+        if unknown:
+            raise ValueError(f'unknown conditioning {unknown}; expected a subset of '
+                             f'{CONDITIONINGS}')
+        if score_weight <= 0 and (decoder is None or reconstruction_weight <= 0):
+            raise ValueError('nothing to train: score_weight=0 needs a decoder and '
+                             'reconstruction_weight > 0 (the autoencoder baseline)')
+        self.sde = build_noise_process(sde)
+        self.t_sampler = TimeSampler(self.sde, **dict(t_sampling))
+        self.loss_weighting = LossWeighting(loss_weighting)
+        self.regularizer, self.reg_weight = regularizer, float(reg_weight)
+        self.score_weight = float(score_weight)
+        self.reconstruction_weight = float(reconstruction_weight)
+        self.code_index = code_index
+
+        self.encoder = MODELS.build(encoder)
+        self.time_conditioned = isinstance(self.encoder, TimeConditionedEncoder)
+        width = self._encoder_width(probe_size)
+        self.code_dim = int(code_dim or width)
+        gaussian = regularizer == 'kl'
+        if gaussian:  # VDRL: mean and log-variance heads
+            self.code_head = nn.Linear(width, 2 * self.code_dim)
+        elif code_dim is not None:
+            self.code_head = nn.Linear(width, self.code_dim)
+        else:
+            self.code_head = nn.Identity()
+        self.gaussian = gaussian
+
+        self.conditioning = tuple(conditioning)
+        self._bottleneck = None  # the map added at the bottleneck during one U-Net call
+        if self.score_weight > 0:
+            self.unet = self._build_unet(unet_cfg)
+            if 'embedding' in self.conditioning:
+                emb_dim = self.unet.time_embedding.linear_2.out_features
+                self.code_to_embedding = nn.Linear(self.code_dim, emb_dim)
+            if 'bottleneck' in self.conditioning:
+                if self.unet.mid_block is None:
+                    raise ValueError('bottleneck conditioning needs a U-Net with a mid block')
+                c_mid = self.unet.config.block_out_channels[-1]
+                self.code_to_bottleneck = nn.Sequential(
+                    nn.Linear(self.code_dim, 4 * self.code_dim), nn.SiLU(),
+                    nn.Linear(4 * self.code_dim, c_mid * bottleneck_size ** 2))
+                self.bottleneck_shape = (c_mid, bottleneck_size, bottleneck_size)
+                # a bound method: a deep copy (EMA) of the model rebinds it to the copy
+                self.unet.mid_block.register_forward_pre_hook(self._add_bottleneck)
+        elif unet_cfg is not None:
+            raise ValueError('score_weight=0 trains no noise model: remove unet_cfg')
+        self.decoder = None
+        if decoder is not None:
+            decoder = dict(decoder)
+            decoder.setdefault('code_dim', self.code_dim)
+            self.decoder = MODELS.build(decoder)
+
+    # -- construction ----------------------------------------------------------------------------
+    def _encoder_width(self, size: int) -> int:
+        was_training = self.encoder.training
+        self.encoder.eval()
+        try:
+            with torch.no_grad():
+                outs = as_tuple(self.encoder(torch.zeros(1, 3, size, size)))
+        finally:
+            self.encoder.train(was_training)
+        if not -len(outs) <= self.code_index < len(outs):
+            raise ValueError(f'code_index={self.code_index} but the encoder gives {len(outs)} '
+                             'outputs (set its out_indices)')
+        return pool_code(outs[self.code_index]).shape[1]
+
+    def _build_unet(self, unet_cfg: Optional[dict]) -> nn.Module:
+        if unet_cfg is None:
+            raise ValueError('DRL needs unet_cfg (the conditional noise model) unless '
+                             'score_weight=0')
+        cfg = copy.deepcopy(dict(unet_cfg))
+        if cfg.get('type', 'UNet2DModel') != 'UNet2DModel':
+            raise ValueError(f"DRL's noise model is a diffusers UNet2DModel, got {cfg['type']}")
+        for key in ('class_embed_type', 'num_class_embeds'):
+            if cfg.get(key) is not None:
+                raise ValueError(f'unet_cfg.{key} is set by DRL (the code enters through the '
+                                 'class-embedding path): remove it')
+        if 'embedding' in self.conditioning:
+            cfg['class_embed_type'] = 'identity'
+        return build_unet(cfg)
+
+    def _add_bottleneck(self, module, args):
+        if self._bottleneck is None:
+            return None
+        sample = args[0]
+        bias = F.interpolate(self._bottleneck, size=sample.shape[-2:], mode='nearest')
+        return (sample + bias.to(sample.dtype), ) + tuple(args[1:])
+
+    # -- the code ----------------------------------------------------------------------------------
+    def encode(self, x0: torch.Tensor, t: Optional[torch.Tensor] = None,
+               sample: bool = False) -> Tuple[torch.Tensor, Dict[str, torch.Tensor]]:
+        """(z, stats): the code of clean images ``x0`` (at times ``t`` for a time-conditioned
+        encoder). ``sample``: draw z from a Gaussian encoder (else its mean)."""
+        if self.time_conditioned:
+            outs = self.encoder(x0, t)
+        else:
+            outs = as_tuple(self.encoder(x0))
+        h = self.code_head(pool_code(outs[self.code_index]))
+        stats = {}
+        if self.gaussian:
+            mu, logvar = h.chunk(2, dim=1)
+            logvar = logvar.clamp(-30, 20)
+            stats.update(mu=mu, logvar=logvar)
+            h = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar) if sample else mu
+        return h, stats
+
+    @torch.no_grad()
+    def extract_codes(self, inputs: torch.Tensor,
+                      t: Optional[Union[float, torch.Tensor]] = None) -> torch.Tensor:
+        """Codes of preprocessed images (the Gaussian encoder's mean), at time ``t`` for a
+        time-conditioned encoder (default: its own ``t``)."""
+        if t is not None and not self.time_conditioned:
+            raise ValueError('this DRL encoder is not time-conditioned: extract codes without t')
+        if t is not None:
+            t = torch.as_tensor(t, dtype=torch.float32, device=inputs.device)
+            t = t.expand(inputs.shape[0]) if t.dim() == 0 else t
+        return self.encode(inputs, t)[0]
+
+    def regularization(self, z: torch.Tensor, stats: Dict[str, torch.Tensor]) -> torch.Tensor:
+        if self.regularizer == 'l1':
+            return z.abs().sum(1).mean()
+        mu, logvar = stats['mu'], stats['logvar']
+        return 0.5 * (mu.pow(2) + logvar.exp() - 1 - logvar).sum(1).mean()
+
+    # -- training ----------------------------------------------------------------------------------
+    def noise_prediction(self, x_t: torch.Tensor, t: torch.Tensor,
+                         z: Optional[torch.Tensor]) -> torch.Tensor:
+        """eps(x_t, t, z) of the U-Net (its input scaled to unit variance)."""
+        alpha, std = self.sde.marginal(t)
+        scale = (alpha ** 2 + std ** 2).rsqrt().view(-1, 1, 1, 1)
+        kwargs = {}
+        if 'embedding' in self.conditioning:
+            kwargs['class_labels'] = self.code_to_embedding(z)
+        if 'bottleneck' in self.conditioning:
+            self._bottleneck = self.code_to_bottleneck(z).view(-1, *self.bottleneck_shape)
+        try:
+            return self.unet(x_t * scale, self.sde.model_time(t), **kwargs).sample
+        finally:
+            self._bottleneck = None
+
+    def _check_size(self, x: torch.Tensor) -> None:
+        if not hasattr(self, 'unet'):
+            return
+        d = size_divisor(self.unet)
+        if x.shape[-1] % d or x.shape[-2] % d:
+            raise ValueError(f'image size {tuple(x.shape[-2:])} is not supported by the noise '
+                             f'model: H and W must be multiples of {d}')
+
+    def loss(self, inputs: torch.Tensor, data_samples=None) -> Dict[str, torch.Tensor]:
+        self._check_size(inputs)
+        t = self.t_sampler(inputs.shape[0], inputs.device)
+        z, stats = self.encode(inputs, t, sample=True)
+        losses = {}
+        if self.score_weight > 0:
+            noise = torch.randn_like(inputs)
+            x_t, std = self.sde.perturb(inputs, t, noise)
+            pred = self.noise_prediction(x_t, t, z)
+            per_image = (pred.float() - noise.float()).pow(2).sum((1, 2, 3))
+            losses['loss_score'] = self.score_weight * (
+                per_image * self.loss_weighting(t, std)).mean()
+        if self.decoder is not None and self.reconstruction_weight > 0:
+            rec = self.decoder(z)
+            losses['loss_rec'] = self.reconstruction_weight * (
+                rec.float() - inputs.float()).pow(2).sum((1, 2, 3)).mean()
+        if self.regularizer is not None and self.reg_weight > 0:
+            losses[f'loss_{self.regularizer}'] = self.reg_weight * self.regularization(z, stats)
+        losses['code_abs'] = z.detach().abs().mean()  # logged, not optimised (no 'loss' key)
+        losses['t_mean'] = t.mean()
+        return losses
+
+    def forward(self, inputs: torch.Tensor, data_samples=None, mode: str = 'tensor'):
+        if mode == 'loss':
+            return self.loss(inputs, data_samples)
+        if mode == 'tensor':
+            return self.extract_codes(inputs)
+        raise ValueError(f'DRL has no {mode!r} mode (it learns a code); evaluate the code with '
+                         'tools/analysis/probe_codes.py or fine-tune the exported encoder '
+                         'downstream (use val_cfg=None while training)')

@@ -1,0 +1,143 @@
+"""TimeConditionedEncoder: give any backbone a diffusion-time input, E(x0, t).
+
+DRL's "infinite-dimensional" code (Mittal et al. 2023, Eq. 8) maps an image to a curve
+``t -> E(x0, t)``. This wrapper adds that time input to an ordinary toolbox backbone: a
+sinusoidal embedding of t (diffusers' ``Timesteps`` + ``TimestepEmbedding``) drives a FiLM
+modulation ``h * (1 + scale(t)) + shift(t)`` of every stage's output (forward hooks, so the
+wrapped backbone's code is untouched). The FiLM layers start at zero: before training the
+wrapper computes exactly the wrapped backbone.
+
+It is a backbone of its own, usable in any toolbox's config; ``t`` fixes the time a
+downstream model reads the encoder at (``forward(x, t=...)`` overrides it per call)::
+
+    backbone = dict(type='mmdiffrep.TimeConditionedEncoder', t=0.5,
+                    backbone=dict(type='mmpretrain.ResNet_CIFAR', depth=18),
+                    init_cfg=dict(type='Pretrained', checkpoint='encoder.pth'))
+"""
+import functools
+from typing import List, Optional, Sequence, Union
+
+import torch
+import torch.nn as nn
+from mmengine.model import BaseModule
+
+from mmdiffrep.registry import MODELS
+from ..utils import as_tuple
+
+
+def default_stage_names(backbone: nn.Module) -> List[str]:
+    """Stage modules of common OpenMMLab backbones: ResNet-style ``res_layers`` (mmpretrain,
+    mmseg, mmpose ResNets) or a ``stages`` ModuleList (ConvNeXt, HorNet, ...)."""
+    if hasattr(backbone, 'res_layers'):
+        return list(backbone.res_layers)
+    stages = getattr(backbone, 'stages', None)
+    if isinstance(stages, nn.ModuleList):
+        return [f'stages.{i}' for i in range(len(stages))]
+    raise ValueError(f'cannot find the stages of {type(backbone).__name__}: pass '
+                     'stage_names=[...] (names from backbone.named_modules()) to condition on t')
+
+
+@MODELS.register_module()
+class TimeConditionedEncoder(BaseModule):
+    """Wrap ``backbone`` so that its stages are modulated by a diffusion time t in [0, 1].
+
+    Args:
+        backbone: any backbone config (``type='mmpretrain.ResNet_CIFAR'``, ...).
+        t: time used when ``forward`` gets none (downstream use at a fixed t).
+        stage_names: modules whose outputs are modulated (default: the backbone's stages).
+        embed_dim: width of the time embedding.
+        mode: ``'film'`` (scale and shift per channel) or ``'bias'`` (shift only, as the
+            time bias of traj_drl's WRN).
+        probe_size: side of the dummy image used once to read the stages' channel counts.
+    """
+
+    def __init__(self,
+                 backbone: dict,
+                 t: float = 0.0,
+                 stage_names: Optional[Sequence[str]] = None,
+                 embed_dim: int = 128,
+                 mode: str = 'film',
+                 probe_size: int = 32,
+                 in_channels: int = 3,
+                 init_cfg: Optional[Union[dict, list]] = None):
+        super().__init__(init_cfg=init_cfg)
+        from diffusers.models.embeddings import TimestepEmbedding, Timesteps
+        if mode not in ('film', 'bias'):
+            raise ValueError(f"unknown mode {mode!r}; expected 'film' or 'bias'")
+        if not 0 <= t <= 1:
+            raise ValueError(f't={t} is outside [0, 1] (the diffusion time of DRL)')
+        self.t, self.mode = float(t), mode
+        self.backbone = MODELS.build(backbone)
+        self.stage_names = list(stage_names or default_stage_names(self.backbone))
+        modules = dict(self.backbone.named_modules())
+        missing = [n for n in self.stage_names if n not in modules]
+        if missing:
+            raise ValueError(f'stage_names {missing} are not modules of '
+                             f'{type(self.backbone).__name__}')
+        channels = self._stage_channels(modules, in_channels, probe_size)
+        self.time_proj = Timesteps(embed_dim, flip_sin_to_cos=True, downscale_freq_shift=0)
+        self.time_embedding = TimestepEmbedding(embed_dim, embed_dim)
+        per_channel = 2 if mode == 'film' else 1
+        self.film = nn.ModuleList(nn.Linear(embed_dim, per_channel * c) for c in channels)
+        for layer in self.film:
+            nn.init.zeros_(layer.weight)
+            nn.init.zeros_(layer.bias)
+        self._modulation = None  # per-stage (scale, shift) of the current forward
+        for i, name in enumerate(self.stage_names):
+            # partial of a bound method, not a closure: a deep copy of the encoder (EMA)
+            # rebinds it to the copy's own modulation
+            modules[name].register_forward_hook(functools.partial(self._modulate, i))
+
+    def _stage_channels(self, modules, in_channels: int, size: int) -> List[int]:
+        shapes = {}
+        handles = [modules[n].register_forward_hook(
+            lambda m, a, out, n=n: shapes.__setitem__(n, out.shape)) for n in self.stage_names]
+        was_training = self.backbone.training
+        self.backbone.eval()
+        try:
+            with torch.no_grad():
+                self.backbone(torch.zeros(1, in_channels, size, size))
+        finally:
+            self.backbone.train(was_training)
+            for h in handles:
+                h.remove()
+        bad = {n: tuple(s) for n, s in shapes.items() if len(s) != 4}
+        if bad or len(shapes) != len(self.stage_names):
+            raise ValueError(f'stage outputs must be NCHW maps, got {bad or shapes}')
+        return [shapes[n][1] for n in self.stage_names]
+
+    def _modulate(self, index: int, module, args, out):
+        if self._modulation is None:
+            return out
+        scale, shift = self._modulation[index]
+        out = out + shift[:, :, None, None]
+        return out if scale is None else out + out * scale[:, :, None, None]
+
+    def time_embed(self, t: torch.Tensor) -> torch.Tensor:
+        """Embedding of times t in [0, 1] (B, ) -> (B, embed_dim)."""
+        emb = self.time_proj(t.float() * 999.0)
+        return self.time_embedding(emb.to(self.time_embedding.linear_1.weight.dtype))
+
+    def forward(self, x: torch.Tensor, t: Optional[Union[float, torch.Tensor]] = None):
+        if t is None:
+            t = self.t
+        t = torch.as_tensor(t, dtype=torch.float32, device=x.device)
+        if t.dim() == 0:
+            t = t.expand(x.shape[0])
+        if t.numel() and (t.min() < 0 or t.max() > 1):
+            raise ValueError('encoder times must lie in [0, 1], got '
+                             f'[{t.min().item():.4g}, {t.max().item():.4g}]')
+        emb = self.time_embed(t)
+        modulation = []
+        for layer in self.film:
+            out = layer(emb)
+            if self.mode == 'film':
+                scale, shift = out.chunk(2, dim=1)
+            else:
+                scale, shift = None, out
+            modulation.append((scale, shift))
+        self._modulation = modulation
+        try:
+            return as_tuple(self.backbone(x))
+        finally:
+            self._modulation = None
