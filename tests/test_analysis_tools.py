@@ -1,11 +1,15 @@
 """The analysis tools on the test Shapes data with a tiny random U-Net."""
 import csv
+import math
 import os.path as osp
 import sys
 
 import numpy as np
+import pytest
 import torch
 from PIL import Image
+
+from mmdiffrep.utils.probes import knn_accuracy, linear_probe_accuracy
 
 sys.path.insert(0, osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), 'tools',
                             'analysis'))
@@ -47,7 +51,26 @@ def test_probe_separates_linearly_separable_features():
     torch.manual_seed(0)
     y = torch.randint(0, 3, (120, ))
     x = torch.randn(120, 5) * 0.1 + torch.nn.functional.one_hot(y, 3).float().repeat(1, 2)[:, :5]
-    assert probe_sweep.train_probe(x[:80], y[:80], x[80:], y[80:], 3) == 100.0
+    assert linear_probe_accuracy(x[:80], y[:80], x[80:], y[80:], 3) == 100.0
+
+
+def test_knn_matches_brute_force_vote():
+    torch.manual_seed(0)
+    xtr, ytr = torch.randn(50, 4), torch.randint(0, 3, (50, ))
+    xva, yva = torch.randn(10, 4), torch.randint(0, 3, (10, ))
+    k, temp = 5, 0.1
+    right = 0
+    for q, label in zip(xva, yva):  # independent: explicit loop over every training point
+        sims = [float(torch.dot(q / q.norm(), x / x.norm())) for x in xtr]
+        order = sorted(range(50), key=lambda i: -sims[i])[:k]
+        votes = [0.0] * 3
+        for i in order:
+            votes[int(ytr[i])] += math.exp(sims[i] / temp)
+        right += int(max(range(3), key=lambda c: votes[c]) == int(label))
+    assert knn_accuracy(xtr, ytr, xva, yva, 3, k=k, temperature=temp) == pytest.approx(
+        right * 10.0)
+    with pytest.raises(ValueError, match='k=60 is larger than the 50'):
+        knn_accuracy(xtr, ytr, xva, yva, 3, k=60)
 
 
 def test_visualize_features_png(tmp_path, shapes_root):

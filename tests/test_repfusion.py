@@ -284,17 +284,17 @@ def test_student_loads_into_each_toolbox(teacher_dir, tmp_path, toolbox, repo_ro
 
 def test_converter_writes_a_plain_backbone_checkpoint(teacher_dir, tmp_path, repo_root):
     sys.path.insert(0, osp.join(repo_root, 'tools', 'model_converters'))
-    import repfusion_to_backbone
+    import export_backbone
     model = build(teacher_dir)
     ckpt = tmp_path / 'distill.pth'
     torch.save(dict(state_dict=model.state_dict(), meta=dict(iter=7)), ckpt)
-    repfusion_to_backbone.main([str(ckpt), str(tmp_path / 'student.pth')])
+    export_backbone.main([str(ckpt), str(tmp_path / 'student.pth')])
     out = torch.load(tmp_path / 'student.pth', map_location='cpu')  # weights_only default
     assert set(out['state_dict']) == set(model.student.state_dict())
-    assert out['meta']['repfusion']['prefix'] == 'student.'
-    assert out['meta']['repfusion']['iter'] == 7
-    with pytest.raises(ValueError, match='no student weights'):
-        repfusion_to_backbone.extract(dict(state_dict={'backbone.x': torch.zeros(1)}))
+    assert out['meta']['export']['prefix'] == 'student.'
+    assert out['meta']['export']['iter'] == 7
+    with pytest.raises(ValueError, match='no backbone weights'):
+        export_backbone.extract(dict(state_dict={'backbone.x': torch.zeros(1)}))
 
 
 # -- any toolbox's backbone as the student ----------------------------------------------------

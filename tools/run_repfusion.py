@@ -5,7 +5,7 @@ with few labels, train the same student from scratch, probe the frozen teacher, 
     python tools/run_repfusion.py --tasks cls seg kpt --seeds 0 1 2   # the README evidence
 
 Per seed: one distillation run (``--distill-config``, its student exported with
-``tools/model_converters/repfusion_to_backbone.py``), then per task three runs on the 10%
+``tools/model_converters/export_backbone.py``), then per task three runs on the 10%
 labelled subset with the same schedule: scratch, RepFusion-initialised, frozen DiffusionUNet
 probe. Each is evaluated on the test split. The table (mean ± std over seeds) is printed and
 written to ``{work-dir}/results.md`` with the commands in ``{work-dir}/commands.txt``.
@@ -66,7 +66,7 @@ def main(argv=None):
                 mins = recorded_minutes(work)
             else:
                 mins = train(args.distill_config, work, seed, args.distill_options)
-                run([sys.executable, 'tools/model_converters/repfusion_to_backbone.py',
+                run([sys.executable, 'tools/model_converters/export_backbone.py',
                      last_checkpoint(work), student])
             minutes.setdefault(('distill', ''), []).append(mins)
             commands.append(f'python tools/train.py {args.distill_config} --work-dir {work} '

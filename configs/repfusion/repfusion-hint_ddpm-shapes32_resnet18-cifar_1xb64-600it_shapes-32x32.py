@@ -6,7 +6,7 @@
 # No labels are used (FixedTimesteps); see the -policy config for the learned timestep.
 # Hand the student to a downstream config with
 #   init_cfg=dict(type='Pretrained', checkpoint=<this run's checkpoint>, prefix='student.')
-# or export it: tools/model_converters/repfusion_to_backbone.py CKPT OUT.pth
+# or export it: tools/model_converters/export_backbone.py CKPT OUT.pth
 _base_ = [
     'mmpretrain::_base_/default_runtime.py',
     '../_base_/datasets/shapes32_cls.py',

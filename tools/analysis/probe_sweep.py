@@ -18,13 +18,13 @@ import time
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 from mmengine.config import Config  # noqa: E402
 
 from mmdiffrep.datasets import read_cls_split  # noqa: E402
 from mmdiffrep.models.backbones import DiffusionUNet  # noqa: E402
+from mmdiffrep.utils.probes import linear_probe_accuracy  # noqa: E402
 
 
 @torch.no_grad()
@@ -39,20 +39,6 @@ def extract(backbone, images, batch_size, desc):
         for f, o in zip(feats, outs):
             f.append(o)
     return [torch.cat(f) for f in feats]
-
-
-def train_probe(xtr, ytr, xva, yva, num_classes, steps=300, lr=1e-2, weight_decay=1e-3):
-    mean, std = xtr.mean(0), xtr.std(0) + 1e-6
-    xtr, xva = (xtr - mean) / std, (xva - mean) / std
-    torch.manual_seed(0)
-    head = torch.nn.Linear(xtr.shape[1], num_classes)
-    opt = torch.optim.Adam(head.parameters(), lr=lr, weight_decay=weight_decay)
-    for _ in range(steps):
-        opt.zero_grad()
-        F.cross_entropy(head(xtr), ytr).backward()
-        opt.step()
-    with torch.no_grad():
-        return (head(xva).argmax(1) == yva).float().mean().item() * 100
 
 
 def plot(acc, blocks, timesteps, out_file, title):
@@ -110,7 +96,7 @@ def main(argv=None):
     from tqdm import tqdm
     for k in tqdm(range(len(ftr)), desc='probes', unit='probe'):
         b, t = divmod(k, T)  # DiffusionUNet(combine='separate') is block-major
-        acc[b, t] = train_probe(ftr[k], ytr, fva[k], yva, num_classes)
+        acc[b, t] = linear_probe_accuracy(ftr[k], ytr, fva[k], yva, num_classes)
     os.makedirs(args.out_dir, exist_ok=True)
     with open(osp.join(args.out_dir, 'probe_sweep.csv'), 'w', newline='') as f:
         writer = csv.writer(f)

@@ -3,7 +3,6 @@ import os
 import os.path as osp
 from typing import Optional
 
-import numpy as np
 import torch
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper

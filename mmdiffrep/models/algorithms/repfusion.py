@@ -10,7 +10,7 @@ Two modes:
 * two-stage (``student=``): distillation only; the student is any backbone config of any
   installed toolbox. Fine-tune it downstream with
   ``init_cfg=dict(type='Pretrained', checkpoint=..., prefix='student.')``
-  (or export it with ``tools/model_converters/repfusion_to_backbone.py``).
+  (or export it with ``tools/model_converters/export_backbone.py``).
 * one-stage (``architecture=``): a complete mmpretrain / mmseg / mmpose model config whose
   ``backbone`` is distilled while its task loss trains it; predictions and evaluation are the
   architecture's own, so the toolbox's evaluators work unchanged.

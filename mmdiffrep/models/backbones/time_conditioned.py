@@ -110,8 +110,9 @@ class TimeConditionedEncoder(BaseModule):
         if self._modulation is None:
             return out
         scale, shift = self._modulation[index]
-        out = out + shift[:, :, None, None]
-        return out if scale is None else out + out * scale[:, :, None, None]
+        if scale is not None:
+            out = out * (1 + scale[:, :, None, None])
+        return out + shift[:, :, None, None]
 
     def time_embed(self, t: torch.Tensor) -> torch.Tensor:
         """Embedding of times t in [0, 1] (B, ) -> (B, embed_dim)."""

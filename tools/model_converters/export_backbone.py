@@ -1,0 +1,82 @@
+"""Export the trained backbone of a RepFusion or DRL checkpoint as a plain backbone checkpoint.
+
+    python tools/model_converters/export_backbone.py work_dirs/repfusion/iter_600.pth \
+        checkpoints/student.pth
+    python tools/model_converters/export_backbone.py work_dirs/drl/iter_600.pth \
+        checkpoints/drl_encoder.pth
+
+The output holds ``state_dict`` (the backbone's weights, no prefix: load it with
+``init_cfg=dict(type='Pretrained', checkpoint='checkpoints/student.pth')`` in any toolbox) and
+``meta.export``: the algorithm, the backbone config and how it was trained (RepFusion: teacher,
+timestep sampler, distillation pairs; DRL: noise process, t sampling, regulariser), and the
+iteration. Which part is exported:
+
+* RepFusion two-stage: ``student.``; one-stage: ``architecture.backbone.``;
+* DRL: ``encoder.`` (the code head and noise model stay behind). A time-conditioned encoder
+  exports as a whole and loads into ``mmdiffrep.TimeConditionedEncoder(t=...)``.
+"""
+import argparse
+import json
+import os
+import os.path as osp
+import sys
+
+import torch
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+import mmdiffrep  # noqa: E402,F401  (checkpoint allow-list for torch.load)
+
+PREFIXES = ('student.', 'architecture.backbone.', 'encoder.')
+
+
+def extract(checkpoint: dict):
+    """(backbone state dict, prefix it had) of a RepFusion or DRL training checkpoint."""
+    state = checkpoint.get('state_dict', checkpoint)
+    for prefix in PREFIXES:
+        part = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
+        if part:
+            return part, prefix
+    raise ValueError('no backbone weights in this checkpoint: expected keys starting with '
+                     f'{" or ".join(PREFIXES)} (is it a RepFusion or DRL checkpoint?)')
+
+
+def describe(checkpoint: dict) -> dict:
+    """How the backbone was trained, read from the config saved in the checkpoint."""
+    meta = checkpoint.get('meta', {})
+    info = dict(iter=meta.get('iter'), epoch=meta.get('epoch'))
+    if meta.get('cfg'):
+        from mmengine.config import Config
+        model = Config.fromstring(meta['cfg'], '.py').model
+        info['algorithm'] = model.get('type')
+        if 'encoder' in model:  # DRL
+            info.update(backbone=model.get('encoder'), sde=model.get('sde', 've'),
+                        t_sampling=model.get('t_sampling'),
+                        regularizer=model.get('regularizer', 'l1'),
+                        score_weight=model.get('score_weight', 1.0))
+        else:  # RepFusion
+            info.update(
+                backbone=model.get('student') or model.get('architecture', {}).get('backbone'),
+                teacher=model.get('teacher'), timestep_sampler=model.get('timestep_sampler'),
+                teacher_input=model.get('teacher_input', 'clean'),
+                distill_pairs=model.get('distill_pairs'))
+    # plain JSON types: the file then loads with torch.load(weights_only=True)
+    return json.loads(json.dumps(info, default=str))
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('checkpoint', help='a RepFusion or DRL training checkpoint')
+    parser.add_argument('out', help='output .pth')
+    args = parser.parse_args(argv)
+    checkpoint = torch.load(args.checkpoint, map_location='cpu')
+    backbone, prefix = extract(checkpoint)
+    meta = dict(export=dict(describe(checkpoint), source=osp.abspath(args.checkpoint),
+                            prefix=prefix))
+    os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
+    torch.save(dict(state_dict=backbone, meta=meta), args.out)
+    n = sum(v.numel() for v in backbone.values())
+    print(f'{len(backbone)} tensors ({n / 1e6:.2f}M values) under {prefix!r} -> {args.out}')
+
+
+if __name__ == '__main__':
+    main()
