@@ -109,3 +109,34 @@ def test_gpu_ddpm_config_builds_the_published_unet_and_computes_a_loss(repo_root
     with torch.no_grad():
         loss = model.loss(torch.rand(1, 3, size, size) * 2 - 1)['loss_diffusion']
     assert torch.isfinite(loss) and 0.1 < loss.item() < 10  # an untrained model: ~1
+
+
+DRL_CONFIGS = ['configs/drl/drl_resnet18-cifar_1xb64-250k_cifar10-32x32.py',
+               'configs/drl/vdrl_resnet18-cifar_1xb64-250k_cifar10-32x32.py',
+               'configs/drl/drl_resnet18-cifar_1xb64-250k_cifar100-32x32.py']
+
+
+@pytest.mark.parametrize('path', DRL_CONFIGS, ids=[osp.basename(c) for c in DRL_CONFIGS])
+def test_gpu_drl_config_builds_and_computes_a_loss(repo_root, path):
+    cfg = Config.fromfile(osp.join(repo_root, path))
+    assert cfg.model.sde == dict(type='ve', sigma_min=0.01, sigma_max=50.0)  # the paper's
+    assert cfg.train_cfg.max_iters == 250000 and cfg.train_dataloader.batch_size == 64
+    from mmdiffrep.registry import MODELS
+    model = MODELS.build(cfg.model)
+    torch.manual_seed(0)
+    losses = model.loss(torch.rand(2, 3, 32, 32) * 2 - 1)
+    assert torch.isfinite(losses['loss_score']) and f"loss_{cfg.model.regularizer}" in losses
+
+
+@pytest.mark.parametrize('path,classes,labels', [
+    ('configs/drl/resnet18-cifar-drl_1xb64-400e_cifar10-4000labels-32x32.py', 10, 4000),
+    ('configs/drl/resnet18-cifar-drl_1xb64-400e_cifar100-10000labels-32x32.py', 100, 10000)])
+def test_gpu_drl_finetune_config_reads_the_encoder(repo_root, path, classes, labels):
+    cfg = Config.fromfile(osp.join(repo_root, path))
+    assert cfg.train_dataloader.dataset.indices == labels
+    assert cfg.model.backbone.init_cfg.prefix == 'encoder.'
+    assert cfg.model.head.num_classes == classes == cfg.data_preprocessor.num_classes
+    from mmpretrain.registry import MODELS
+    with DefaultScope.overwrite_default_scope('mmpretrain'):
+        model = MODELS.build(cfg.model)  # weights are loaded by the runner (init_weights)
+    assert model(torch.rand(2, 3, 32, 32), mode='tensor').shape == (2, classes)
