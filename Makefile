@@ -2,7 +2,7 @@
 PY := .venv/bin/python
 DATA := data/shapes32
 
-.PHONY: env data baselines repfusion test
+.PHONY: env data baselines repfusion drl test
 
 env:
 	bash tools/setup_env.sh
@@ -16,6 +16,11 @@ data: env $(DATA)/meta.json
 # train it from scratch, probe the frozen teacher, print the table (~8 min on 2 cores).
 repfusion: data
 	$(PY) tools/run_repfusion.py
+
+# DRL, VDRL, the autoencoder baseline and the time-conditioned encoder on Shapes: probe their
+# codes against a random encoder, fine-tune the DRL encoder with 10% labels (~17 min, seed 0).
+drl: data
+	$(PY) tools/run_drl.py
 
 # Train and evaluate the three Shapes baselines (all labels), print a table.
 baselines: data

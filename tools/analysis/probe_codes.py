@@ -36,6 +36,8 @@ def build_model(config: str, checkpoint: str = None, seed: int = 0):
     from mmdiffrep.registry import MODELS
     from mmdiffrep.utils import register_all_modules
     register_all_modules(init_default_scope=False)
+    from mmengine.logging import MMLogger
+    MMLogger.get_instance('probe_codes', log_level='WARNING')  # quiet init_weights reports
     torch.manual_seed(seed)
     model = MODELS.build(Config.fromfile(config).model)
     if checkpoint is None:
