@@ -23,7 +23,9 @@ TINY_ENCODER = dict(type='mmpretrain.ResNet_CIFAR', depth=18, stem_channels=8, b
 
 
 def build(**kwargs) -> DRL:
-    cfg = dict(type='mmdiffrep.DRL', encoder=TINY_ENCODER, unet_cfg=TINY_UNET, probe_size=16)
+    cfg = dict(type='mmdiffrep.DRL', encoder=TINY_ENCODER, unet_cfg=TINY_UNET, probe_size=16,
+               data_preprocessor=dict(type='mmpretrain.ClsDataPreprocessor',
+                                      mean=[127.5] * 3, std=[127.5] * 3))
     cfg.update(kwargs)
     return MODELS.build(cfg)
 
@@ -306,6 +308,8 @@ def test_bad_input_is_a_clear_error():
         build().loss(torch.randn(1, 3, 17, 17))
     with pytest.raises(ValueError, match="unknown loss_weighting 'snr'"):
         build(loss_weighting='snr')
+    with pytest.raises(ValueError, match=r'maps 0-255 pixels to \[-1, 1\]'):
+        build(data_preprocessor=None)
 
 
 # -- through tools/train.py and the probe tool ---------------------------------------------------

@@ -65,6 +65,22 @@ def pool_code(feat: torch.Tensor) -> torch.Tensor:
                      "out_type='cls_token' or 'featmap')")
 
 
+def _check_normalisation(data_preprocessor: Optional[dict]) -> None:
+    """The denoiser is trained on images in [-1, 1]: the preprocessor must normalise."""
+    dp = dict(data_preprocessor or {})
+    if dp.get('mean') is None or dp.get('std') is None:
+        raise ValueError('DRL needs a data preprocessor that maps 0-255 pixels to [-1, 1], e.g. '
+                         "dict(type='mmpretrain.ClsDataPreprocessor', mean=[127.5] * 3, "
+                         f'std=[127.5] * 3); got {data_preprocessor!r}')
+    lo = [(0 - m) / s for m, s in zip(dp['mean'], dp['std'])]
+    hi = [(255 - m) / s for m, s in zip(dp['mean'], dp['std'])]
+    if any(abs(v + 1) > 0.25 for v in lo) or any(abs(v - 1) > 0.25 for v in hi):
+        from mmengine.logging import print_log
+        print_log(f'DRL: the data preprocessor maps 0-255 to [{min(lo):.2f}, {max(hi):.2f}], '
+                  'not [-1, 1]; the noise levels (sigma_min, sigma_max) assume [-1, 1]',
+                  logger='current', level=30)
+
+
 class TimeSampler:
     """Draws the diffusion time t per image: the "level of detail" knob of DRL.
 
@@ -166,6 +182,7 @@ class DRL(BaseModel):
                  probe_size: int = 32,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None):
+        _check_normalisation(data_preprocessor)
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         if regularizer not in REGULARIZERS:
             raise ValueError(f'unknown regularizer {regularizer!r}; expected one of '
