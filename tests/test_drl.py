@@ -281,6 +281,21 @@ def test_exported_encoder_loads_into_toolbox_backbones(tmp_path, repo_root, enco
     assert not any(k.startswith(('code_head', 'unet')) for k in out['state_dict'])
 
 
+def test_export_of_ema_weights(tmp_path, repo_root):
+    sys.path.insert(0, osp.join(repo_root, 'tools', 'model_converters'))
+    import export_backbone
+    model = build()
+    ema = {f'module.{k}': v + 1 for k, v in model.state_dict().items()}  # EMAHook's layout
+    ema['steps'] = torch.tensor(3)
+    state, prefix = export_backbone.extract(dict(state_dict=model.state_dict(),
+                                                 ema_state_dict=ema), ema=True)
+    assert prefix == 'encoder.'
+    for k, v in model.encoder.state_dict().items():
+        assert torch.equal(state[k], v + 1), k
+    with pytest.raises(KeyError, match='no ema_state_dict'):
+        export_backbone.extract(dict(state_dict=model.state_dict()), ema=True)
+
+
 # -- bad input ----------------------------------------------------------------------------------
 def test_bad_input_is_a_clear_error():
     vit = dict(type='mmpretrain.VisionTransformer', arch=dict(

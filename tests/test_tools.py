@@ -182,10 +182,13 @@ def test_typo_in_mmdiffrep_type_is_a_clear_error(tmp_path, repo_root, shapes_roo
      'repfusion-hint-policy_ddpm-shapes32_resnet18-cifar_1xb64-600it_shapes-32x32.py',
      "custom_hooks = [dict(type='mmdiffrep.EntropyDecayHook', end=4, by_epoch=False)]\n"
      "model = dict(student=dict(stem_channels=16, base_channels=16))\n"),
-], ids=['ddpm', 'repfusion-policy'])
+    ('configs/drl/drl-tc_resnet18-cifar_1xb64-600it_shapes-32x32.py',
+     "custom_hooks = [dict(type='EMAHook', momentum=0.1, update_buffers=True, priority=49)]\n"),
+], ids=['ddpm', 'repfusion-policy', 'drl-time-conditioned'])
 def test_torchrun_two_cpu_processes_algorithms(tmp_path, repo_root, shapes_root, subprocess_env,
                                                base, extra):
-    """DDPM (with EMA) and RepFusion (hidden teacher, self-updating policy) under 2-process DDP."""
+    """DDPM (with EMA), RepFusion (hidden teacher, self-updating policy) and DRL (FiLM and
+    bottleneck hooks, EMA) under 2-process DDP."""
     cfg = tmp_path / 'algo.py'
     cfg.write_text(
         f'_base_ = {osp.join(repo_root, base)!r}\n'

@@ -4,6 +4,9 @@
 # 4000 training images (CIFAR-10's order is shuffled, so about 400 per class); set
 # `indices` to 100 / 500 / 1000 / 2000 for the other rows of the paper's table and
 # `init_cfg=None` (or drop the line) for the scratch reference with the same schedule.
+# The DRL run keeps EMA weights (EMAHook); to start from them, export the encoder with
+#   python tools/model_converters/export_backbone.py CKPT OUT.pth --ema
+# and set model.backbone.init_cfg.checkpoint=OUT.pth, model.backbone.init_cfg.prefix=None.
 _base_ = ['mmpretrain::resnet/resnet18_8xb16_cifar10.py']
 model = dict(backbone=dict(init_cfg=dict(
     type='Pretrained',

@@ -1,5 +1,8 @@
 # Few-label CIFAR-100 classification from a DRL encoder (for GPU users): 10000 labels (the
 # paper's third CIFAR-100 column), fine-tuned end to end on the labelled subset.
+# The DRL run keeps EMA weights (EMAHook); to start from them, export the encoder with
+#   python tools/model_converters/export_backbone.py CKPT OUT.pth --ema
+# and set model.backbone.init_cfg.checkpoint=OUT.pth, model.backbone.init_cfg.prefix=None.
 _base_ = ['mmpretrain::resnet/resnet18_8xb16_cifar10.py']
 model = dict(
     backbone=dict(init_cfg=dict(

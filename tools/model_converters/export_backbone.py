@@ -29,9 +29,17 @@ import mmdiffrep  # noqa: E402,F401  (checkpoint allow-list for torch.load)
 PREFIXES = ('student.', 'architecture.backbone.', 'encoder.')
 
 
-def extract(checkpoint: dict):
-    """(backbone state dict, prefix it had) of a RepFusion or DRL training checkpoint."""
-    state = checkpoint.get('state_dict', checkpoint)
+def extract(checkpoint: dict, ema: bool = False):
+    """(backbone state dict, prefix it had) of a RepFusion or DRL training checkpoint;
+    ``ema``: the EMAHook's averaged weights (``ema_state_dict``) instead of the raw ones."""
+    if ema:
+        if 'ema_state_dict' not in checkpoint:
+            raise KeyError('--ema: the checkpoint has no ema_state_dict (trained without '
+                           'EMAHook?); export the raw weights without --ema')
+        state = {k[len('module.'):]: v for k, v in checkpoint['ema_state_dict'].items()
+                 if k.startswith('module.')}
+    else:
+        state = checkpoint.get('state_dict', checkpoint)
     for prefix in PREFIXES:
         part = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
         if part:
@@ -67,11 +75,13 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('checkpoint', help='a RepFusion or DRL training checkpoint')
     parser.add_argument('out', help='output .pth')
+    parser.add_argument('--ema', action='store_true',
+                        help="export the EMAHook's averaged weights (e.g. the CIFAR DRL configs)")
     args = parser.parse_args(argv)
     checkpoint = torch.load(args.checkpoint, map_location='cpu')
-    backbone, prefix = extract(checkpoint)
+    backbone, prefix = extract(checkpoint, args.ema)
     meta = dict(export=dict(describe(checkpoint), source=osp.abspath(args.checkpoint),
-                            prefix=prefix))
+                            prefix=prefix, weights='ema' if args.ema else 'raw'))
     os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
     torch.save(dict(state_dict=backbone, meta=meta), args.out)
     n = sum(v.numel() for v in backbone.values())
