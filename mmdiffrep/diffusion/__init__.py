@@ -4,8 +4,10 @@ Everything in mmdiffrep that reads U-Net features (backbone, distillation teache
 tools) goes through :class:`UNetFeatureExtractor`.
 """
 from .blocks import BlockRecorder, block_names, resolve_block
-from .feature_extractor import NOISE_MODES, UNetFeatureExtractor, size_divisor
+from .feature_extractor import (NOISE_MODES, UNetFeatureExtractor, check_image_size,
+                                size_divisor)
 from .loading import build_unet, load_scheduler, load_unet, load_vae
 
 __all__ = ['BlockRecorder', 'block_names', 'resolve_block', 'UNetFeatureExtractor',
-           'NOISE_MODES', 'size_divisor', 'build_unet', 'load_scheduler', 'load_unet', 'load_vae']
+           'NOISE_MODES', 'check_image_size', 'size_divisor', 'build_unet', 'load_scheduler',
+           'load_unet', 'load_vae']

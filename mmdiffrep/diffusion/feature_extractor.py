@@ -21,6 +21,15 @@ def size_divisor(unet: nn.Module) -> int:
     return 2**n
 
 
+def check_image_size(unet: nn.Module, x: torch.Tensor) -> None:
+    """A clear error when the U-Net cannot denoise images of this size (no padding: for
+    training a denoiser the image itself must fit)."""
+    d = size_divisor(unet)
+    if x.shape[-1] % d or x.shape[-2] % d:
+        raise ValueError(f'image size {tuple(x.shape[-2:])} is not supported by this U-Net: '
+                         f'H and W must be multiples of {d}')
+
+
 class UNetFeatureExtractor:
     """Read block features of a diffusers U-Net at given timesteps.
 

@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 from mmengine.model import BaseModel
 
-from mmdiffrep.diffusion import build_unet, size_divisor
+from mmdiffrep.diffusion import build_unet, check_image_size
 from mmdiffrep.diffusion.noise_processes import ddpm_scheduler
 from mmdiffrep.diffusion.sampling import sample_images
 from mmdiffrep.registry import MODELS
@@ -73,14 +73,8 @@ class DDPM(BaseModel):
         return gather_labels(data_samples, device,
                              'a class-conditional DDPM (num_class_embeds set)')
 
-    def _check_size(self, x: torch.Tensor) -> None:
-        d = size_divisor(self.unet)
-        if x.shape[-1] % d or x.shape[-2] % d:
-            raise ValueError(f'image size {tuple(x.shape[-2:])} is not supported by this U-Net:'
-                             f' H and W must be multiples of {d}')
-
     def loss(self, inputs: torch.Tensor, data_samples=None) -> Dict[str, torch.Tensor]:
-        self._check_size(inputs)
+        check_image_size(self.unet, inputs)
         b = inputs.shape[0]
         t = torch.randint(0, self.scheduler.config.num_train_timesteps, (b, ),
                           device=inputs.device)

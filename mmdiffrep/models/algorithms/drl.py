@@ -43,7 +43,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from mmengine.model import BaseModel
 
-from mmdiffrep.diffusion import build_unet, size_divisor
+from mmdiffrep.diffusion import build_unet, check_image_size
 from mmdiffrep.diffusion.noise_processes import build_noise_process
 from mmdiffrep.registry import MODELS
 from ..backbones.time_conditioned import TimeConditionedEncoder
@@ -328,16 +328,9 @@ class DRL(BaseModel):
         finally:
             self._bottleneck = None
 
-    def _check_size(self, x: torch.Tensor) -> None:
-        if not hasattr(self, 'unet'):
-            return
-        d = size_divisor(self.unet)
-        if x.shape[-1] % d or x.shape[-2] % d:
-            raise ValueError(f'image size {tuple(x.shape[-2:])} is not supported by the noise '
-                             f'model: H and W must be multiples of {d}')
-
     def loss(self, inputs: torch.Tensor, data_samples=None) -> Dict[str, torch.Tensor]:
-        self._check_size(inputs)
+        if hasattr(self, 'unet'):
+            check_image_size(self.unet, inputs)
         t = self.t_sampler(inputs.shape[0], inputs.device)
         z, stats = self.encode(inputs, t, sample=True)
         losses = {}
