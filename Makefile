@@ -18,7 +18,7 @@ repfusion: data
 	$(PY) tools/run_repfusion.py
 
 # DRL, VDRL, the autoencoder baseline and the time-conditioned encoder on Shapes: probe their
-# codes against a random encoder, fine-tune the DRL encoder with 10% labels (~14 min, seed 0).
+# codes against a random encoder, fine-tune the DRL encoder with 10% labels (~18 min, seed 0).
 drl: data
 	$(PY) tools/run_drl.py
 
