@@ -47,7 +47,7 @@ from mmdiffrep.diffusion import build_unet, check_image_size
 from mmdiffrep.diffusion.noise_processes import build_noise_process
 from mmdiffrep.registry import MODELS
 from ..backbones.time_conditioned import TimeConditionedEncoder
-from ..utils import as_tuple
+from ..utils import as_tuple, dry_run_outputs
 
 T_SAMPLINGS = ('uniform_t', 'uniform_sigma')
 REGULARIZERS = (None, 'l1', 'kl')
@@ -242,13 +242,7 @@ class DRL(BaseModel):
 
     # -- construction ----------------------------------------------------------------------------
     def _encoder_width(self, size: int) -> int:
-        was_training = self.encoder.training
-        self.encoder.eval()
-        try:
-            with torch.no_grad():
-                outs = as_tuple(self.encoder(torch.zeros(1, 3, size, size)))
-        finally:
-            self.encoder.train(was_training)
+        outs = dry_run_outputs(self.encoder, size)
         if not -len(outs) <= self.code_index < len(outs):
             raise ValueError(f'code_index={self.code_index} but the encoder gives {len(outs)} '
                              'outputs (set its out_indices)')

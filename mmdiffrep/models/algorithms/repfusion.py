@@ -36,7 +36,7 @@ import torch.nn as nn
 from mmengine.model import BaseModel
 
 from mmdiffrep.registry import MODELS
-from ..utils import as_tuple, gather_labels
+from ..utils import as_tuple, dry_run_outputs, gather_labels
 
 TEACHER_INPUTS = {'clean': 'none', 'noisy': 'random'}
 
@@ -168,12 +168,7 @@ class RepFusion(BaseModel):
         return self.architecture.backbone if hasattr(self, 'architecture') else self.student
 
     def _student_channels(self, size: int) -> List[int]:
-        backbone = self.student_backbone
-        was_training = backbone.training
-        backbone.eval()
-        with torch.no_grad():
-            outs = as_tuple(backbone(torch.zeros(1, self.teacher.in_channels, size, size)))
-        backbone.train(was_training)
+        outs = dry_run_outputs(self.student_backbone, size, self.teacher.in_channels)
         channels = []
         for i, idx in enumerate(self.student_indices):
             if not -len(outs) <= idx < len(outs):

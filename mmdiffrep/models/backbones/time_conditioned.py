@@ -22,7 +22,7 @@ import torch.nn as nn
 from mmengine.model import BaseModule
 
 from mmdiffrep.registry import MODELS
-from ..utils import as_tuple
+from ..utils import as_tuple, dry_run_outputs
 
 
 def default_stage_names(backbone: nn.Module) -> List[str]:
@@ -92,13 +92,9 @@ class TimeConditionedEncoder(BaseModule):
         shapes = {}
         handles = [modules[n].register_forward_hook(
             lambda m, a, out, n=n: shapes.__setitem__(n, out.shape)) for n in self.stage_names]
-        was_training = self.backbone.training
-        self.backbone.eval()
         try:
-            with torch.no_grad():
-                self.backbone(torch.zeros(1, in_channels, size, size))
+            dry_run_outputs(self.backbone, size, in_channels)
         finally:
-            self.backbone.train(was_training)
             for h in handles:
                 h.remove()
         bad = {n: tuple(s) for n, s in shapes.items() if len(s) != 4}
@@ -125,7 +121,7 @@ class TimeConditionedEncoder(BaseModule):
         t = torch.as_tensor(t, dtype=torch.float32, device=x.device)
         if t.dim() == 0:
             t = t.expand(x.shape[0])
-        if t.numel() and (t.min() < 0 or t.max() > 1):
+        if t.numel() and bool(((t < 0) | (t > 1)).any()):  # one device read on the good path
             raise ValueError('encoder times must lie in [0, 1], got '
                              f'[{t.min().item():.4g}, {t.max().item():.4g}]')
         emb = self.time_embed(t)

@@ -1,5 +1,5 @@
 from .code_decoder import CodeDecoder
 from .labels import gather_labels
-from .outputs import as_tuple
+from .outputs import as_tuple, dry_run_outputs
 
-__all__ = ['CodeDecoder', 'gather_labels', 'as_tuple']
+__all__ = ['CodeDecoder', 'gather_labels', 'as_tuple', 'dry_run_outputs']
