@@ -1,14 +1,18 @@
-"""RepFusion on Shapes, end to end: distil a student from the shipped Shapes DDPM, fine-tune it
-with few labels, train the same student from scratch, probe the frozen teacher, print a table.
+"""RepFusion on Shapes under the label-efficiency protocol: distil a student from the shipped
+Shapes DDPM (no labels), fine-tune it, train the same student from scratch and probe the
+frozen teacher with the same schedule, print a table.
 
-    python tools/run_repfusion.py                          # the main job: cls, seed 0
-    python tools/run_repfusion.py --tasks cls seg kpt --seeds 0 1 2   # the README evidence
+    python tools/run_repfusion.py                          # the main job: cls, 10 %, seed 0
+    python tools/run_repfusion.py --tasks cls seg kpt --regimes 1pct 10pct full \
+        --seeds 0 1 2                                      # the README evidence
 
 Per seed: one distillation run (``--distill-config``, its student exported with
-``tools/model_converters/export_backbone.py``), then per task three runs on the 10%
-labelled subset with the same schedule: scratch, RepFusion-initialised, frozen DiffusionUNet
-probe. Each is evaluated on the test split. The table (mean ± std over seeds) is printed and
-written to ``{work-dir}/results.md`` with the commands in ``{work-dir}/commands.txt``.
+``tools/model_converters/export_backbone.py``), then per task and labelled regime
+(:data:`mmdiffrep.utils.experiments.REGIMES`: 1 %, 10 %, all labels) one run per method with
+the protocol's schedule for that (task, regime) (:func:`~mmdiffrep.utils.experiments.
+regime_options`): validated on the val split, the best-val checkpoint scored once on the
+test split. The table (mean ± std over seeds) is printed and written to
+``{work-dir}/results.md`` with every command in ``{work-dir}/commands.txt``.
 """
 import argparse
 import os.path as osp
@@ -17,9 +21,10 @@ import sys
 import time
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-from mmdiffrep.utils.experiments import (ROOT, last_checkpoint, markdown_table,  # noqa: E402
-                                         mean_std, recorded_minutes, run, train,
-                                         train_and_test, write_table)
+from mmdiffrep.utils.experiments import (REGIMES, ROOT, last_checkpoint,  # noqa: E402
+                                         markdown_table, mean_std, recorded_minutes,
+                                         regime_options, run, train, train_and_test,
+                                         write_table)
 
 DISTILL = 'configs/repfusion/repfusion-hint_ddpm-shapes32_resnet18-cifar_1xb64-600it_shapes-32x32.py'
 TASKS = {  # toolbox, metric key, label, {method: config}
@@ -43,6 +48,7 @@ METHODS = {'scratch': 'student from scratch', 'repfusion': 'student, RepFusion i
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--tasks', nargs='+', choices=list(TASKS), default=['cls'])
+    parser.add_argument('--regimes', nargs='+', choices=list(REGIMES), default=['10pct'])
     parser.add_argument('--seeds', type=int, nargs='+', default=[0])
     parser.add_argument('--methods', nargs='+', choices=list(METHODS), default=list(METHODS))
     parser.add_argument('--distill-config', default=DISTILL)
@@ -54,13 +60,26 @@ def main(argv=None):
     args = parser.parse_args(argv)
 
     start = time.time()
-    results = {}  # (task, method) -> list of values
+    results = {}  # (task, regime, method) -> list of values
     minutes = {}
     commands = []
+    total = len(args.seeds) * (len(args.tasks) * len(args.regimes) * len(args.methods)
+                               + ('repfusion' in args.methods))
+    done = 0
+
+    def progress(what):
+        nonlocal done
+        done += 1
+        elapsed = (time.time() - start) / 60
+        eta = elapsed / done * (total - done)
+        print(f'\n[run_repfusion {done}/{total}] {what} ({elapsed:.1f} min elapsed, '
+              f'~{eta:.0f} min left)', flush=True)
+
     for seed in args.seeds:
         student = None
         if 'repfusion' in args.methods:
             work = osp.join(args.work_dir, f'distill_seed{seed}')
+            progress(f'distillation, seed {seed}')
             student = osp.join(work, 'student.pth')
             if args.reuse and osp.exists(osp.join(ROOT, student)):
                 mins = recorded_minutes(work)
@@ -72,37 +91,38 @@ def main(argv=None):
             commands.append(f'python tools/train.py {args.distill_config} --work-dir {work} '
                             f'--cfg-options randomness.seed={seed} '
                             + ' '.join(args.distill_options))
-        for task in args.tasks:
+        for task, regime, method in ((t, r, m) for t in args.tasks for r in args.regimes
+                                     for m in args.methods):
             _, metric, _, configs = TASKS[task]
-            for method in args.methods:
-                options = []
-                if method == 'repfusion':  # the exported student: a plain backbone file
-                    options = [f'model.backbone.init_cfg.checkpoint={student}',
-                               'model.backbone.init_cfg.prefix=None']
-                work = osp.join(args.work_dir, f'{task}_{method}_seed{seed}')
-                values, mins = train_and_test(configs[method], work, seed, options,
-                                              reuse=args.reuse)
-                results.setdefault((task, method), []).append(100 * values[metric]
-                                                              if task == 'kpt' else
-                                                              values[metric])
-                minutes.setdefault((task, method), []).append(mins)
-                commands.append(f'python tools/train.py {configs[method]} --work-dir {work} '
-                                f'--cfg-options randomness.seed={seed} {" ".join(options)}')
+            options = regime_options(task, regime)
+            if method == 'repfusion':  # the exported student: a plain backbone file
+                options += [f'model.backbone.init_cfg.checkpoint={student}',
+                            'model.backbone.init_cfg.prefix=None']
+            work = osp.join(args.work_dir, f'{task}_{regime}_{method}_seed{seed}')
+            progress(f'{task}, {regime} labels, {METHODS[method]}, seed {seed}')
+            values, mins = train_and_test(configs[method], work, seed, options,
+                                          reuse=args.reuse)
+            results.setdefault((task, regime, method), []).append(
+                100 * values[metric] if task == 'kpt' else values[metric])
+            minutes.setdefault((task, regime, method), []).append(mins)
+            commands.append(f'python tools/train.py {configs[method]} --work-dir {work} '
+                            f'--cfg-options randomness.seed={seed} {" ".join(options)}')
 
     rows = []
     for task in args.tasks:
         toolbox, _, label, configs = TASKS[task]
-        for method in args.methods:
-            vals = results[(task, method)]
-            rows.append((task, toolbox, METHODS[method], label.replace('AP', 'AP x 100'),
-                         mean_std(vals), len(vals),
-                         f'{statistics.mean(minutes[(task, method)]):.1f}'))
-    table = markdown_table(('task', 'toolbox', 'backbone', 'test metric', 'value', 'seeds',
-                            'train min'), rows)
+        for regime in args.regimes:
+            for method in args.methods:
+                vals = results[(task, regime, method)]
+                rows.append((task, toolbox, regime, METHODS[method],
+                             label.replace('AP', 'AP x 100'), mean_std(vals), len(vals),
+                             f'{statistics.mean(minutes[(task, regime, method)]):.1f}'))
+    table = markdown_table(('task', 'toolbox', 'labels', 'backbone', 'test metric (best-val '
+                            'checkpoint)', 'value', 'seeds', 'train min'), rows)
     if ('distill', '') in minutes:
         table += (f'\n\nDistillation: `{osp.basename(args.distill_config)}`, '
-                  f'{statistics.mean(minutes[("distill", "")]):.1f} min per seed. '
-                  f'Few labels: 10% subset (200 images).')
+                  f'{statistics.mean(minutes[("distill", "")]):.1f} min per seed, no labels. '
+                  f'Labels: 1pct = 20, 10pct = 200, full = 2000 images.')
     write_table(args.work_dir, 'results.md', table)
     write_table(args.work_dir, 'commands.txt', '\n'.join(commands))
     print(f'\nRepFusion on Shapes (test split, {(time.time() - start) / 60:.1f} min in all):\n'

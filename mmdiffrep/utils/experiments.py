@@ -1,5 +1,14 @@
 """Run ``tools/train.py`` + ``tools/test.py`` as child processes and tabulate test metrics
-(the experiment drivers ``tools/run_baselines.py`` and ``tools/run_repfusion.py``)."""
+(the experiment drivers ``tools/run_baselines.py``, ``tools/run_repfusion.py``,
+``tools/run_drl.py``), and the label-efficiency protocol they share.
+
+**The protocol** (:data:`REGIMES`, :func:`regime_options`): a model is fine-tuned on the 1 %,
+10 % or 100 % labelled subset of the Shapes training split with a schedule fixed per (task,
+regime) and identical for every initialisation (scratch or pre-trained); it is validated on
+the val split during training, the checkpoint with the best val metric is kept, and only that
+checkpoint is scored on the test split.
+"""
+import glob
 import json
 import os
 import os.path as osp
@@ -34,6 +43,45 @@ def recorded_minutes(work_dir: str) -> float:
         return float(f.read())
 
 
+#: labelled fractions of the Shapes training split (annotation-file suffixes of the generator)
+REGIMES = {'1pct': '_1pct', '10pct': '_10pct', 'full': ''}
+#: per task: (train annotation file pattern, val metric for model selection, iterations per
+#: regime). The iterations were chosen so that doubling them gains < 1 point for the scratch
+#: model (configs/baselines/README.md); every initialisation uses the same ones.
+PROTOCOL = {
+    'cls': ('annotations/cls_train{}.txt', 'accuracy/top1',
+            {'1pct': 300, '10pct': 600, 'full': 1000}),
+    'seg': ('annotations/seg_train{}.txt', 'mIoU', {'1pct': 300, '10pct': 500, 'full': 1000}),
+    'kpt': ('annotations/kpt_train{}.json', 'coco/AP', {'1pct': 300, '10pct': 400, 'full': 1000}),
+}
+
+
+def regime_options(task: str, regime: str, iters: int = None, evals: int = 5) -> List[str]:
+    """``--cfg-options`` that put an iteration-based fine-tuning config of ``task`` into the
+    protocol's ``regime``: its labelled subset, its schedule (``iters``, default the
+    protocol's; the cosine / poly decay ends with it) and ``evals`` validations, keeping the
+    checkpoint with the best val metric."""
+    if task not in PROTOCOL:
+        raise KeyError(f'unknown task {task!r}; expected one of {sorted(PROTOCOL)}')
+    if regime not in REGIMES:
+        raise KeyError(f'unknown regime {regime!r}; expected one of {sorted(REGIMES)}')
+    ann, metric, schedule = PROTOCOL[task]
+    iters = iters or schedule[regime]
+    every = max(1, iters // evals)
+    return [f'train_dataloader.dataset.ann_file={ann.format(REGIMES[regime])}',
+            f'train_cfg.max_iters={iters}', f'train_cfg.val_interval={every}',
+            f'param_scheduler.1.end={iters}', f'default_hooks.checkpoint.interval={every}',
+            f'default_hooks.checkpoint.save_best={metric}',
+            'default_hooks.checkpoint.rule=greater', 'default_hooks.checkpoint.max_keep_ckpts=1']
+
+
+def best_checkpoint(work_dir: str) -> str:
+    """The checkpoint the val metric selected (``best_*.pth`` of mmengine's CheckpointHook);
+    the last one when the run kept no best (no validation)."""
+    found = sorted(glob.glob(osp.join(ROOT, work_dir, 'best_*.pth')), key=osp.getmtime)
+    return osp.relpath(found[-1], ROOT) if found else last_checkpoint(work_dir)
+
+
 def last_checkpoint(work_dir: str) -> str:
     with open(osp.join(ROOT, work_dir, 'last_checkpoint')) as f:
         return f.read().strip()
@@ -41,16 +89,16 @@ def last_checkpoint(work_dir: str) -> str:
 
 def train_and_test(config: str, work_dir: str, seed: int, cfg_options: Sequence[str] = (),
                    reuse: bool = False) -> Tuple[Dict[str, float], float]:
-    """Train, then evaluate the last checkpoint on the test split: (metrics, train minutes).
-    ``reuse``: return the metrics of an earlier run in ``work_dir`` if there are any (minutes
-    then read from its record)."""
+    """Train, then evaluate the val-selected checkpoint (:func:`best_checkpoint`) on the test
+    split: (metrics, train minutes). ``reuse``: return the metrics of an earlier run in
+    ``work_dir`` if there are any (minutes then read from its record)."""
     test_dir = osp.join(work_dir, 'test')
     metrics_file = osp.join(ROOT, test_dir, 'test_metrics.json')
     if reuse and osp.exists(metrics_file):
         with open(metrics_file) as f:
             return json.load(f), recorded_minutes(work_dir)
     minutes = train(config, work_dir, seed, cfg_options)
-    run([sys.executable, 'tools/test.py', config, last_checkpoint(work_dir), '--work-dir',
+    run([sys.executable, 'tools/test.py', config, best_checkpoint(work_dir), '--work-dir',
          test_dir, *(['--cfg-options', *cfg_options] if cfg_options else [])])
     with open(metrics_file) as f:
         return json.load(f), minutes
