@@ -26,12 +26,17 @@ from mmdiffrep.utils.experiments import (REGIMES, ROOT, last_checkpoint,  # noqa
                                          regime_options, run, train, train_and_test,
                                          write_table)
 
-DISTILL = 'configs/repfusion/repfusion-hint_ddpm-shapes32_resnet18-cifar_1xb64-600it_shapes-32x32.py'
+#: per task: the distillation config of its student (run once per seed and student)
+DISTILL = {
+    'cls': 'configs/repfusion/repfusion-hint_ddpm-shapes32_vgg11-bn_1xb64-600it_shapes-32x32.py',
+    'seg': 'configs/repfusion/repfusion-hint_ddpm-shapes32_resnet18-cifar_1xb64-600it_shapes-32x32.py',
+    'kpt': 'configs/repfusion/repfusion-hint_ddpm-shapes32_resnet18-cifar_1xb64-600it_shapes-32x32.py',
+}
 TASKS = {  # toolbox, metric key, label, {method: config}
     'cls': ('mmpretrain', 'accuracy/top1', 'top-1 (%)', dict(
-        scratch='configs/repfusion/cls_resnet18-cifar_1xb64-300it_shapes10pct-32x32.py',
-        repfusion='configs/repfusion/cls_resnet18-cifar-repfusion_1xb64-300it_shapes10pct-32x32.py',
-        probe='configs/diffusion_unet/linear-probe_diffusion-unet_1xb64-300it_shapes10pct-32x32.py')),
+        scratch='configs/repfusion/cls_vgg11-bn_1xb64-600it_shapes10pct-32x32.py',
+        repfusion='configs/repfusion/cls_vgg11-bn-repfusion_1xb64-600it_shapes10pct-32x32.py',
+        probe='configs/diffusion_unet/linear-probe_diffusion-unet_1xb64-600it_shapes10pct-32x32.py')),
     'seg': ('mmseg', 'mIoU', 'mIoU (%)', dict(
         scratch='configs/repfusion/semfpn_resnet18-cifar_1xb32-500it_shapes10pct-32x32.py',
         repfusion='configs/repfusion/semfpn_resnet18-cifar-repfusion_1xb32-500it_shapes10pct-32x32.py',
@@ -51,7 +56,8 @@ def main(argv=None):
     parser.add_argument('--regimes', nargs='+', choices=list(REGIMES), default=['10pct'])
     parser.add_argument('--seeds', type=int, nargs='+', default=[0])
     parser.add_argument('--methods', nargs='+', choices=list(METHODS), default=list(METHODS))
-    parser.add_argument('--distill-config', default=DISTILL)
+    parser.add_argument('--distill-config', default=None,
+                        help='one distillation config for every task (default: per task)')
     parser.add_argument('--distill-options', nargs='*', default=[],
                         help='extra --cfg-options for the distillation run')
     parser.add_argument('--work-dir', default='work_dirs/repfusion_shapes')
@@ -63,8 +69,10 @@ def main(argv=None):
     results = {}  # (task, regime, method) -> list of values
     minutes = {}
     commands = []
+    distill = {task: args.distill_config or DISTILL[task] for task in args.tasks}
+    distill_configs = sorted(set(distill.values()))
     total = len(args.seeds) * (len(args.tasks) * len(args.regimes) * len(args.methods)
-                               + ('repfusion' in args.methods))
+                               + ('repfusion' in args.methods) * len(distill_configs))
     done = 0
 
     def progress(what):
@@ -76,19 +84,20 @@ def main(argv=None):
               f'~{eta:.0f} min left)', flush=True)
 
     for seed in args.seeds:
-        student = None
-        if 'repfusion' in args.methods:
-            work = osp.join(args.work_dir, f'distill_seed{seed}')
-            progress(f'distillation, seed {seed}')
-            student = osp.join(work, 'student.pth')
-            if args.reuse and osp.exists(osp.join(ROOT, student)):
+        students = {}  # distillation config -> exported student
+        for config in distill_configs if 'repfusion' in args.methods else []:
+            name = osp.basename(config).split('_')[2]  # the student's name in the config name
+            work = osp.join(args.work_dir, f'distill_{name}_seed{seed}')
+            progress(f'distillation into {name}, seed {seed}')
+            students[config] = osp.join(work, 'student.pth')
+            if args.reuse and osp.exists(osp.join(ROOT, students[config])):
                 mins = recorded_minutes(work)
             else:
-                mins = train(args.distill_config, work, seed, args.distill_options)
+                mins = train(config, work, seed, args.distill_options)
                 run([sys.executable, 'tools/model_converters/export_backbone.py',
-                     last_checkpoint(work), student])
+                     last_checkpoint(work), students[config]])
             minutes.setdefault(('distill', ''), []).append(mins)
-            commands.append(f'python tools/train.py {args.distill_config} --work-dir {work} '
+            commands.append(f'python tools/train.py {config} --work-dir {work} '
                             f'--cfg-options randomness.seed={seed} '
                             + ' '.join(args.distill_options))
         for task, regime, method in ((t, r, m) for t in args.tasks for r in args.regimes
@@ -96,7 +105,7 @@ def main(argv=None):
             _, metric, _, configs = TASKS[task]
             options = regime_options(task, regime)
             if method == 'repfusion':  # the exported student: a plain backbone file
-                options += [f'model.backbone.init_cfg.checkpoint={student}',
+                options += [f'model.backbone.init_cfg.checkpoint={students[distill[task]]}',
                             'model.backbone.init_cfg.prefix=None']
             work = osp.join(args.work_dir, f'{task}_{regime}_{method}_seed{seed}')
             progress(f'{task}, {regime} labels, {METHODS[method]}, seed {seed}')
@@ -120,7 +129,7 @@ def main(argv=None):
     table = markdown_table(('task', 'toolbox', 'labels', 'backbone', 'test metric (best-val '
                             'checkpoint)', 'value', 'seeds', 'train min'), rows)
     if ('distill', '') in minutes:
-        table += (f'\n\nDistillation: `{osp.basename(args.distill_config)}`, '
+        table += (f'\n\nDistillation: {", ".join(f"`{osp.basename(c)}`" for c in distill_configs)}, '
                   f'{statistics.mean(minutes[("distill", "")]):.1f} min per seed, no labels. '
                   f'Labels: 1pct = 20, 10pct = 200, full = 2000 images.')
     write_table(args.work_dir, 'results.md', table)

@@ -4,7 +4,8 @@ train_dataloader = dict(
     sampler=dict(type='InfiniteSampler', shuffle=True),
     dataset=dict(ann_file='annotations/kpt_train_10pct.json'))
 param_scheduler = [
-    dict(type='CosineAnnealingLR', by_epoch=False, begin=0, end=400, eta_min=1e-5)]
+    dict(type='LinearLR', begin=0, end=40, start_factor=0.1, by_epoch=False),
+    dict(type='CosineAnnealingLR', by_epoch=False, begin=40, end=400, eta_min=1e-5)]
 train_cfg = dict(_delete_=True, type='IterBasedTrainLoop', max_iters=400, val_interval=400)
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=20),

@@ -37,7 +37,8 @@ def unet_state(ckpt: dict, use_ema: bool) -> dict:
     return out
 
 
-def to_diffusers(cfg: Config, ckpt_path: str, out_dir: str, use_ema: bool = True) -> None:
+def to_diffusers(cfg: Config, ckpt_path: str, out_dir: str, use_ema: bool = True,
+                 probe_cell=None) -> None:
     ckpt = torch.load(ckpt_path, map_location='cpu')
     unet = build_unet(cfg.model.unet_cfg.to_dict())
     unet.load_state_dict(unet_state(ckpt, use_ema), strict=True)
@@ -49,6 +50,8 @@ def to_diffusers(cfg: Config, ckpt_path: str, out_dir: str, use_ema: bool = True
     meta = dict(config=osp.relpath(cfg.filename) if cfg.filename else None,
                 source=osp.relpath(ckpt_path), weights='ema' if use_ema else 'raw',
                 iter=ckpt.get('meta', {}).get('iter'))
+    if probe_cell:  # the (block, timestep) a probe sweep on the val split selected
+        meta.update(probe_block=probe_cell[0], probe_timestep=int(probe_cell[1]))
     with open(osp.join(out_dir, 'mmdiffrep_meta.json'), 'w') as f:
         json.dump(meta, f, indent=2)
 
@@ -68,11 +71,14 @@ def main(argv=None):
     parser.add_argument('dst', help='output folder (forward) or .pth file (reverse)')
     parser.add_argument('--no-ema', action='store_true', help='export the raw weights')
     parser.add_argument('--reverse', action='store_true', help='diffusers -> mmdiffrep')
+    parser.add_argument('--probe-cell', nargs=2, metavar=('BLOCK', 'T'),
+                        help='record the val-selected probe block and timestep in the metadata')
     args = parser.parse_args(argv)
     if args.reverse:
         to_mmdiffrep(args.src, args.dst)
     else:
-        to_diffusers(Config.fromfile(args.config), args.src, args.dst, not args.no_ema)
+        to_diffusers(Config.fromfile(args.config), args.src, args.dst, not args.no_ema,
+                     args.probe_cell)
     print(f'wrote {args.dst}')
 
 
