@@ -15,7 +15,7 @@ from mmdiffrep.utils.experiments import (markdown_table, mean_std, train_and_tes
                                          write_table)
 
 BASELINES = {
-    'cls': ('mmpretrain', 'configs/baselines/cls_resnet18-cifar_1xb64-30e_shapes-32x32.py',
+    'cls': ('mmpretrain', 'configs/baselines/cls_vgg11-bn_1xb64-30e_shapes-32x32.py',
             'accuracy/top1', 'top-1 acc (%)'),
     'seg': ('mmseg', 'configs/baselines/semfpn_resnet18-cifar_1xb32-1k_shapes-32x32.py', 'mIoU',
             'mIoU (%)'),

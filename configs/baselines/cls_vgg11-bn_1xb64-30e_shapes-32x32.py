@@ -21,6 +21,16 @@ model = dict(
         loss=dict(type='CrossEntropyLoss', loss_weight=1.0),
         topk=(1, )))
 
+# the shapes are drawn at random rotations, so vertical flips preserve the label as much as
+# horizontal ones do (the base pipeline flips horizontally only)
+train_dataloader = dict(dataset=dict(pipeline=[
+    dict(type='LoadImageFromFile'),
+    dict(type='RandomCrop', crop_size=32, padding=2, padding_mode='reflect'),
+    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
+    dict(type='RandomFlip', prob=0.5, direction='vertical'),
+    dict(type='PackInputs'),
+]))
+
 optim_wrapper = dict(
     optimizer=dict(type='SGD', lr=0.05, momentum=0.9, nesterov=True, weight_decay=5e-4))
 # one cycle over the whole run (the max LR 0.05 is reached at 30 %)

@@ -3,8 +3,8 @@ a Shapes classifier (FID with a Shapes network instead of Inception), with refer
 
     python tools/analysis/sample_quality.py checkpoints/ddpm-shapes32 \
         --random-unet configs/_base_/models/unet_shapes32.py \
-        --classifier configs/baselines/cls_resnet18-cifar_1xb64-30e_shapes-32x32.py \
-            work_dirs/baselines/cls_seed0/best_accuracy_top1_epoch_20.pth
+        --classifier configs/baselines/cls_vgg11-bn_1xb64-30e_shapes-32x32.py \
+            work_dirs/baselines/cls_seed0/best_accuracy_top1_epoch_30.pth
 
 Rows: each model's ``--num`` DDIM samples vs the real test images; ``real val`` (the same
 number of real images from another split: the floor) and, with ``--random-unet``, samples of an

@@ -2,7 +2,7 @@
 checkpoint of a DDPM run, on the **val** split (test stays untouched), as a CSV and a curve PNG.
 
     python tools/analysis/teacher_curve.py CONFIG WORK_DIR \
-        --classifier configs/baselines/cls_resnet18-cifar_1xb64-30e_shapes-32x32.py CLS_CKPT \
+        --classifier configs/baselines/cls_vgg11-bn_1xb64-30e_shapes-32x32.py CLS_CKPT \
         [--blocks down.1 mid up.0.pre up.1.pre] [--timesteps 0 50 150 300] [--num 250]
 
 For each ``iter_*.pth`` in WORK_DIR (EMA weights, as ``ddpm_to_diffusers.py`` exports them):
