@@ -54,7 +54,7 @@ def plot(acc, blocks, timesteps, out_file, title):
     for (i, j), v in np.ndenumerate(acc):
         ax.text(j, i, f'{v:.1f}', ha='center', va='center',
                 color='white' if v < acc.max() - 0.3 * np.ptp(acc) else 'black', fontsize=8)
-    fig.colorbar(im, ax=ax, label='val top-1 (%)')
+    fig.colorbar(im, ax=ax, label='top-1 (%)')
     ax.set_title(title, fontsize=9)
     fig.tight_layout()
     fig.savefig(out_file, dpi=120)
@@ -68,7 +68,9 @@ def main(argv=None):
     parser.add_argument('--pretrained', help='diffusers folder / checkpoint (default: random)')
     parser.add_argument('--data', default='data/shapes32')
     parser.add_argument('--train-ann', default='annotations/cls_train.txt')
-    parser.add_argument('--val-ann', default='annotations/cls_val.txt')
+    parser.add_argument('--eval-split', default='val', choices=['val', 'test'],
+                        help='split the probes are scored on: select cells on val, report '
+                             'the selected cell once on test')
     parser.add_argument('--blocks', nargs='+', default=['down.1', 'mid', 'up.0.pre', 'up.1.pre'])
     parser.add_argument('--timesteps', type=int, nargs='+', default=[0, 10, 50, 100, 250, 500])
     parser.add_argument('--noise', default='fixed', choices=['none', 'fixed', 'random'])
@@ -87,7 +89,8 @@ def main(argv=None):
                              out_type='pooled', noise_seed=args.seed).eval()
     start = time.time()
     xtr, ytr = read_cls_split(args.data, args.train_ann, 'images/train', args.max_train)
-    xva, yva = read_cls_split(args.data, args.val_ann, 'images/val')
+    xva, yva = read_cls_split(args.data, f'annotations/cls_{args.eval_split}.txt',
+                              f'images/{args.eval_split}')
     ftr = extract(backbone, xtr, args.batch_size, 'features (train)')
     fva = extract(backbone, xva, args.batch_size, 'features (val)')
     num_classes = int(max(ytr.max(), yva.max())) + 1
@@ -100,7 +103,7 @@ def main(argv=None):
     os.makedirs(args.out_dir, exist_ok=True)
     with open(osp.join(args.out_dir, 'probe_sweep.csv'), 'w', newline='') as f:
         writer = csv.writer(f)
-        writer.writerow(['block', 'timestep', 'val_top1'])
+        writer.writerow(['block', 'timestep', f'{args.eval_split}_top1'])
         for b, name in enumerate(args.blocks):
             for t, step in enumerate(args.timesteps):
                 writer.writerow([name, step, f'{acc[b, t]:.2f}'])

@@ -1,0 +1,75 @@
+"""The label-efficiency protocol of the experiment runners (mmdiffrep.utils.experiments)."""
+import argparse
+import os
+import os.path as osp
+import time
+
+import pytest
+from mmengine.config import Config, DictAction
+
+from mmdiffrep.utils import experiments
+from mmdiffrep.utils.experiments import PROTOCOL, REGIMES, best_checkpoint, regime_options
+
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+FINETUNE = {
+    'cls': 'configs/repfusion/cls_vgg11-bn_1xb64-600it_shapes10pct-32x32.py',
+    'seg': 'configs/repfusion/semfpn_resnet18-cifar_1xb32-500it_shapes10pct-32x32.py',
+    'kpt': 'configs/repfusion/td-hm_resnet18-cifar_1xb64-400it_shapes10pct-32x32.py',
+}
+PROBES = ['configs/diffusion_unet/linear-probe_diffusion-unet_1xb64-600it_shapes10pct-32x32.py',
+          'configs/diffusion_unet/semfpn_diffusion-unet_1xb32-500it_shapes10pct-32x32.py',
+          'configs/diffusion_unet/td-hm_diffusion-unet_1xb64-400it_shapes10pct-32x32.py']
+
+
+def apply(config, options):
+    """What tools/train.py does with --cfg-options (mmengine's own parser and merge)."""
+    cfg = Config.fromfile(osp.join(ROOT, config))
+    parser = argparse.ArgumentParser()
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    cfg.merge_from_dict(parser.parse_args(['--cfg-options', *options]).cfg_options)
+    return cfg
+
+
+@pytest.mark.parametrize('task', sorted(PROTOCOL))
+@pytest.mark.parametrize('regime', sorted(REGIMES))
+def test_regime_options_set_subset_schedule_and_selection(task, regime):
+    cfg = apply(FINETUNE[task], regime_options(task, regime))
+    ann, metric, iters = PROTOCOL[task]
+    expected_ann = {'1pct': '_1pct', '10pct': '_10pct', 'full': ''}[regime]
+    assert cfg.train_dataloader.dataset.ann_file == ann.format(expected_ann)
+    assert osp.basename(cfg.train_dataloader.dataset.ann_file).startswith(f'{task}_train')
+    assert cfg.train_cfg.max_iters == iters[regime]
+    assert cfg.param_scheduler[-1].end == iters[regime]  # the decay ends with the run
+    assert cfg.train_cfg.val_interval * 5 <= iters[regime]
+    assert cfg.default_hooks.checkpoint.save_best == metric
+    assert cfg.default_hooks.checkpoint.rule == 'greater'
+
+
+@pytest.mark.parametrize('config', PROBES)
+def test_frozen_probe_configs_take_the_same_schedule(config):
+    task = {'linear': 'cls', 'semfpn': 'seg', 'td-hm': 'kpt'}[
+        osp.basename(config).split('_')[0].split('-probe')[0]]
+    cfg = apply(config, regime_options(task, 'full'))
+    assert len(cfg.param_scheduler) == 2
+    assert cfg.param_scheduler[1].end == cfg.train_cfg.max_iters == PROTOCOL[task][2]['full']
+
+
+def test_regime_options_reject_unknown_names():
+    with pytest.raises(KeyError, match='unknown regime'):
+        regime_options('cls', '5pct')
+    with pytest.raises(KeyError, match='unknown task'):
+        regime_options('det', 'full')
+
+
+def test_best_checkpoint_prefers_the_val_selected_file(tmp_path, monkeypatch):
+    monkeypatch.setattr(experiments, 'ROOT', str(tmp_path))
+    work = tmp_path / 'run'
+    work.mkdir()
+    (work / 'iter_600.pth').write_bytes(b'')
+    (work / 'last_checkpoint').write_text(str(work / 'iter_600.pth'))
+    assert best_checkpoint('run') == str(work / 'iter_600.pth')  # no validation: the last
+    (work / 'best_accuracy_top1_iter_240.pth').write_bytes(b'')
+    time.sleep(0.01)
+    (work / 'best_accuracy_top1_iter_480.pth').write_bytes(b'')
+    os.utime(work / 'best_accuracy_top1_iter_240.pth', (1, 1))
+    assert best_checkpoint('run') == osp.join('run', 'best_accuracy_top1_iter_480.pth')
