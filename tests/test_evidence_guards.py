@@ -64,8 +64,10 @@ def test_shipped_teacher_features_beat_random_unet():
     acc = {name: nearest_centroid_accuracy(pooled_features(m, xtr), ytr,
                                            pooled_features(m, xte), yte)
            for name, m in (('teacher', teacher), ('random', random_unet))}
-    # measured: teacher 0.0, random 0.0 (see the README's teacher section)
-    assert acc['teacher'] >= acc['random'] + 15, acc
+    # measured (600 train / 300 test generated images, up.0.pre at t = 300): shipped teacher
+    # 31.3 %, random U-Net 16.3 % (chance 16.7 %); the previous, 1100-iteration teacher at its
+    # own best cell gave 21.0 vs 18.0 and would fail this margin
+    assert acc['teacher'] >= acc['random'] + 10, acc
 
 
 def short_run_losses(config, iters=60, n=640, seed=0):

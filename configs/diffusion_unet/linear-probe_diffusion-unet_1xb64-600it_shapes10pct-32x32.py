@@ -1,6 +1,9 @@
 # Few-label linear probe (10% labelled subset) on the frozen shipped Shapes DDPM: the
 # "frozen DiffusionUNet" row of the RepFusion table (same schedule as its fine-tuning rows).
 _base_ = ['./linear-probe_diffusion-unet_1xb64-10e_shapes-32x32.py']
+# the (block, timestep) the val-split probe sweep selected for the shipped teacher
+# (checkpoints/ddpm-shapes32/mmdiffrep_meta.json; tools/analysis/teacher_curve.py)
+model = dict(backbone=dict(blocks=['up.0.pre'], timesteps=[300]))
 train_dataloader = dict(
     sampler=dict(type='InfiniteSampler', shuffle=True),
     dataset=dict(ann_file='annotations/cls_train_10pct.txt'))
