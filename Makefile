@@ -12,8 +12,9 @@ $(DATA)/meta.json: | env
 
 data: env $(DATA)/meta.json
 
-# The main job: distil a student from the shipped Shapes teacher, fine-tune it with 10% labels,
-# train it from scratch, probe the frozen teacher, print the table (~8 min on 2 cores).
+# The main job: distil a VGG-11-BN student from the shipped Shapes teacher (no labels), fine-tune
+# it with 10% labels, train it from scratch with the same schedule, probe the frozen teacher,
+# score the best-val checkpoints on test, print the table (label-efficiency protocol, seed 0).
 repfusion: data
 	$(PY) tools/run_repfusion.py
 
