@@ -7,6 +7,7 @@
   shape from the config) lowers the training loss at the rate the converged recipe shows;
   the first, stalled recipe (CIFAR ResNet-18 + AdamW) does not, and the test says so.
 """
+import json
 import os.path as osp
 
 import numpy as np
@@ -50,7 +51,6 @@ def test_shipped_teacher_features_beat_random_unet():
 
     from mmdiffrep.models.backbones import DiffusionUNet
     with open(osp.join(TEACHER, 'mmdiffrep_meta.json')) as f:
-        import json
         meta = json.load(f)
     block, t = meta['probe_block'], meta['probe_timestep']  # the val-selected cell
     xtr, ytr = shapes_tensors('train', 600)
@@ -109,7 +109,6 @@ def short_run_losses(config, iters=60, n=640, seed=0):
 @pytest.mark.parametrize('config,learns', [(CLS_BASELINE, True), (OLD_CLS_BASELINE, False)],
                          ids=['vgg11-bn-sgd', 'old-resnet18-cifar-adamw'])
 def test_cls_baseline_recipe_learns_at_the_converged_rate(config, learns):
-    torch.set_num_threads(max(1, torch.get_num_threads()))
     losses = short_run_losses(config)
     final = float(np.mean(losses[-10:]))
     # chance is ln 6 = 1.79; measured (mean of the last 10 of 60 iterations, seed 0): the

@@ -76,12 +76,13 @@ def main(argv=None):
     done = 0
 
     def progress(what):
+        """Announce run ``done + 1`` of ``total``; the ETA extrapolates the finished runs."""
         nonlocal done
-        done += 1
         elapsed = (time.time() - start) / 60
-        eta = elapsed / done * (total - done)
-        print(f'\n[run_repfusion {done}/{total}] {what} ({elapsed:.1f} min elapsed, '
-              f'~{eta:.0f} min left)', flush=True)
+        eta = f', ~{elapsed / done * (total - done):.0f} min left' if done else ''
+        done += 1
+        print(f'\n[run_repfusion {done}/{total}] {what} ({elapsed:.1f} min elapsed{eta})',
+              flush=True)
 
     for seed in args.seeds:
         students = {}  # distillation config -> exported student

@@ -31,7 +31,7 @@ sys.path.insert(0, osp.join(osp.dirname(HERE), 'model_converters'))
 from mmengine.config import Config  # noqa: E402
 
 from mmdiffrep.datasets import read_cls_split  # noqa: E402
-from mmdiffrep.diffusion import load_scheduler, load_unet  # noqa: E402
+from mmdiffrep.diffusion import build_unet, load_scheduler, load_unet  # noqa: E402
 from mmdiffrep.models.backbones import DiffusionUNet  # noqa: E402
 from mmdiffrep.utils.probes import linear_probe_accuracy  # noqa: E402
 from ddpm_to_diffusers import to_diffusers  # noqa: E402
@@ -113,7 +113,6 @@ def main(argv=None):
         with tempfile.TemporaryDirectory() as tmp:
             if ckpt is None:
                 folder, unet_cfg = None, cfg.model.unet_cfg.to_dict()
-                from mmdiffrep.diffusion import build_unet
                 unet, scheduler = build_unet(unet_cfg).eval(), load_scheduler(None)
             else:
                 to_diffusers(cfg, ckpt, tmp)
