@@ -5,6 +5,7 @@ from diffusers import DDPMScheduler, UNet2DConditionModel, UNet2DModel
 
 from mmdiffrep.diffusion import UNetFeatureExtractor, block_names, load_unet
 from mmdiffrep.models.backbones import DiffusionUNet
+from mmdiffrep.models.conditions import NullContext
 
 UNET_CFG = dict(
     type='UNet2DModel', sample_size=32, in_channels=3, out_channels=3,
@@ -62,9 +63,9 @@ def test_conditional_unet_with_null_embedding():
     ctx = torch.zeros(2, 1, 24)
     ref = hooked_forward(unet, {'up.1.attentions.0': unet.up_blocks[1].attentions[0]}, x,
                          torch.tensor([3, 3]), encoder_hidden_states=ctx)
-    ext = UNetFeatureExtractor(unet, ['up.1.attentions.0'], 3, DDPMScheduler(),
-                               condition_fn=lambda b: dict(encoder_hidden_states=ctx[:1].expand(
-                                   b, -1, -1)))
+    cond = NullContext()
+    cond.attach(unet, unet_trains=False)  # zeros (1, cross_attention_dim), as ctx
+    ext = UNetFeatureExtractor(unet, ['up.1.attentions.0'], 3, DDPMScheduler(), condition=cond)
     with torch.no_grad():
         assert torch.equal(ext(x)['up.1.attentions.0'][0], ref['up.1.attentions.0'])
 
@@ -232,10 +233,10 @@ def test_latent_unet_with_vae_equals_encode_then_hooked_forward(tmp_path):
     bb = DiffusionUNet(pretrained=str(tmp_path / 'unet'), vae=dict(pretrained=str(tmp_path /
                                                                                     'vae')),
                        blocks=['down.0', 'up.1.attentions.0'], timesteps=[4],
-                       encoder_hidden_states_shape=(2, 24))
+                       condition=dict(type='mmdiffrep.NullContext', shape=(2, 24)))
     # strides are image-relative: latent stride x 2 (the VAE downsamples once)
     assert bb.strides == [4, 2] and bb.in_channels == 3
-    assert list(bb.parameters()) == [bb.null_condition]  # VAE and U-Net hidden and frozen
+    assert list(bb.parameters()) == []  # VAE and U-Net hidden and frozen, context fixed
     x = torch.rand(2, 3, 32, 32) * 2 - 1  # already in [-1, 1] with mean 127.5 / std 127.5
     outs = bb(x)
     with torch.no_grad():
@@ -257,20 +258,23 @@ def test_cached_prompt_embedding_conditions_the_unet(tmp_path):
     torch.save(dict(text='a photo of a star', embeds=embeds), tmp_path / 'prompt.pt')
     bb = DiffusionUNet(pretrained=str(tmp_path / 'unet'), blocks=['up.1.attentions.0'],
                        timesteps=2, data_mean=[127.5] * 4, data_std=[127.5] * 4,
-                       prompt=dict(text='a photo of a star', cache=str(tmp_path / 'prompt.pt')))
+                       condition=dict(type='mmdiffrep.PromptEmbedding', text='a photo of a star',
+                                      cache=str(tmp_path / 'prompt.pt')))
     x = torch.rand(2, 4, 16, 16) * 2 - 1
     ref = hooked_forward(unet, {'a': unet.up_blocks[1].attentions[0]}, x, torch.tensor([2, 2]),
                          encoder_hidden_states=embeds[None].expand(2, -1, -1))
     torch.testing.assert_close(bb(x)[0], ref['a'], atol=1e-5, rtol=1e-5)
-    assert 'prompt_embeds' not in bb.state_dict()
+    assert 'condition.context' not in bb.state_dict()
     with pytest.raises(ValueError, match="holds the embedding of 'a photo of a star'"):
         DiffusionUNet(pretrained=str(tmp_path / 'unet'), blocks=['down.0'],
                       data_mean=[127.5] * 4, data_std=[127.5] * 4,
-                      prompt=dict(text='', cache=str(tmp_path / 'prompt.pt')))
+                      condition=dict(type='mmdiffrep.PromptEmbedding', text='',
+                                    cache=str(tmp_path / 'prompt.pt')))
     with pytest.raises(FileNotFoundError, match='no `pretrained` text encoder'):
         DiffusionUNet(pretrained=str(tmp_path / 'unet'), blocks=['down.0'],
                       data_mean=[127.5] * 4, data_std=[127.5] * 4,
-                      prompt=dict(text='', cache=str(tmp_path / 'missing.pt')))
+                      condition=dict(type='mmdiffrep.PromptEmbedding', text='',
+                                    cache=str(tmp_path / 'missing.pt')))
 
 
 def test_per_class_prompts_and_learnable_condition(tmp_path):
@@ -282,26 +286,28 @@ def test_per_class_prompts_and_learnable_condition(tmp_path):
     torch.save(dict(text=classes, embeds=embeds), tmp_path / 'classes.pt')
     kw = dict(pretrained=str(tmp_path / 'unet'), blocks=['up.1.attentions.0'], timesteps=2,
               data_mean=[127.5] * 4, data_std=[127.5] * 4,
-              prompt=dict(text=classes, cache=str(tmp_path / 'classes.pt')))
-    bb = DiffusionUNet(learnable_condition=True, **kw)
-    assert list(bb.parameters()) == [bb.null_condition]  # U-Net hidden, context trainable
+              condition=dict(type='mmdiffrep.PromptEmbedding', text=classes,
+                             cache=str(tmp_path / 'classes.pt')))
+    bb = DiffusionUNet(**dict(kw, condition=dict(kw['condition'], learnable=True)))
+    assert list(bb.parameters()) == [bb.condition.context]  # U-Net hidden, context trainable
     x = torch.rand(2, 4, 16, 16) * 2 - 1
     ref = hooked_forward(unet, {'a': unet.up_blocks[1].attentions[0]}, x, torch.tensor([2, 2]),
                          encoder_hidden_states=embeds[None].expand(2, -1, -1))
     out = bb(x)[0]
     torch.testing.assert_close(out, ref['a'], atol=1e-5, rtol=1e-5)
     out.square().mean().backward()
-    assert bb.null_condition.grad is not None and bb.null_condition.grad.abs().sum() > 0
+    assert bb.condition.context.grad is not None and bb.condition.context.grad.abs().sum() > 0
     assert all(p.grad is None for p in bb.unet.parameters())
-    assert 'null_condition' in bb.state_dict()  # the tuned context is saved
+    assert 'condition.context' in bb.state_dict()  # the tuned context is saved
     # not learnable: a buffer, no parameters at all
     assert list(DiffusionUNet(**kw).parameters()) == []
     with pytest.raises(ValueError, match='holds the embedding of'):  # other prompts
-        DiffusionUNet(**dict(kw, prompt=dict(text=classes[:2],
-                                             cache=str(tmp_path / 'classes.pt'))))
+        DiffusionUNet(**dict(kw, condition=dict(type='mmdiffrep.PromptEmbedding', text=classes[:2],
+                                                cache=str(tmp_path / 'classes.pt'))))
     torch.save(embeds, tmp_path / 'bare.pt')  # a bare tensor: only its size can be checked
     with pytest.raises(ValueError, match='holds 3 embeddings for 2 prompts'):
-        DiffusionUNet(**dict(kw, prompt=dict(text=classes[:2], cache=str(tmp_path / 'bare.pt'))))
+        DiffusionUNet(**dict(kw, condition=dict(type='mmdiffrep.PromptEmbedding', text=classes[:2],
+                                                cache=str(tmp_path / 'bare.pt'))))
 
 
 def test_class_label_fixed_and_learnable(tmp_path):
@@ -311,22 +317,45 @@ def test_class_label_fixed_and_learnable(tmp_path):
     ref = hooked_forward(unet, {'m': unet.mid_block}, x, torch.tensor([5, 5]),
                          class_labels=torch.tensor([4, 4]))
     kw = dict(pretrained=str(tmp_path / 'unet'), blocks=['mid'], timesteps=5)
-    torch.testing.assert_close(DiffusionUNet(class_label=4, **kw)(x)[0], ref['m'],
+    torch.testing.assert_close(DiffusionUNet(condition=dict(type='mmdiffrep.ClassLabel', label=4), **kw)(x)[0], ref['m'],
                                atol=1e-5, rtol=1e-5)
-    bb = DiffusionUNet(class_label='learnable', **kw)
-    assert list(bb.parameters()) == [bb.class_condition]
+    bb = DiffusionUNet(condition=dict(type='mmdiffrep.ClassLabel', learnable=True), **kw)
+    assert list(bb.parameters()) == [bb.condition.embedding]
     # starts at the mean class embedding
-    torch.testing.assert_close(bb.class_condition.detach(), unet.class_embedding.weight.mean(0))
+    torch.testing.assert_close(bb.condition.embedding.detach(), unet.class_embedding.weight.mean(0))
     with torch.no_grad():  # set to class 4's embedding: must give the features of label 4
-        bb.class_condition.copy_(unet.class_embedding.weight[4])
+        bb.condition.embedding.copy_(unet.class_embedding.weight[4])
     out = bb(x)[0]
     torch.testing.assert_close(out, ref['m'], atol=1e-5, rtol=1e-5)
     out.mean().backward()
-    assert bb.class_condition.grad.abs().sum() > 0
-    with pytest.raises(ValueError, match=r'must be .learnable. or an int in \[0, 6\)'):
-        DiffusionUNet(class_label=6, **kw)
+    assert bb.condition.embedding.grad.abs().sum() > 0
+    with pytest.raises(ValueError, match=r'must be an int in \[0, 6\)'):
+        DiffusionUNet(condition=dict(type='mmdiffrep.ClassLabel', label=6), **kw)
     with pytest.raises(ValueError, match='needs a class-conditional U-Net'):
-        DiffusionUNet(unet_cfg=UNET_CFG, blocks=['mid'], class_label=0)
+        DiffusionUNet(unet_cfg=UNET_CFG, blocks=['mid'],
+                      condition=dict(type='mmdiffrep.ClassLabel', label=0))
+    # the old spelling names the new one
+    with pytest.raises(TypeError, match="condition=dict.type='mmdiffrep.ClassLabel'"):
+        DiffusionUNet(class_label=4, **kw)
+
+
+def test_learnable_class_condition_of_an_ema_copy_uses_its_own_weights(tmp_path):
+    """Regression: the learnable class embedding was injected by a lambda capturing the
+    original backbone, so an EMA copy (a deep copy) ran the original's embedding."""
+    from mmengine.model import ExponentialMovingAverage
+    unet = tiny_unet(dict(UNET_CFG, num_class_embeds=6))
+    unet.save_pretrained(tmp_path / 'unet')
+    bb = DiffusionUNet(pretrained=str(tmp_path / 'unet'), blocks=['mid'], timesteps=5,
+                       condition=dict(type='mmdiffrep.ClassLabel', learnable=True))
+    ema = ExponentialMovingAverage(bb, momentum=0.5)
+    x = torch.rand(2, 3, 32, 32) * 2 - 1
+    with torch.no_grad():
+        before = ema.module(x)[0].clone()
+        bb.condition.embedding.copy_(unet.class_embedding.weight[4])  # only the original
+        torch.testing.assert_close(ema.module(x)[0], before)  # the copy is unchanged
+        assert not torch.allclose(bb(x)[0], before)
+        ema.module.condition.embedding.copy_(unet.class_embedding.weight[4])
+        torch.testing.assert_close(ema.module(x)[0], bb(x)[0])
 
 
 def test_per_image_timesteps_equal_separate_calls_and_are_checked():

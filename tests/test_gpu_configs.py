@@ -62,11 +62,12 @@ def test_gpu_config_builds_and_runs_with_random_unet(repo_root, tmp_path, path, 
         backbone.vae.pop('pretrained')
         backbone.vae.pop('subfolder', None)
         backbone.vae.cfg = SD_VAE
-    if 'prompt' in backbone:  # a stand-in for the cached CLIP embedding of the prompt
+    if backbone.get('condition', {}).get('type') == 'mmdiffrep.PromptEmbedding':
+        # a stand-in for the cached CLIP embedding of the prompt
         cache = tmp_path / 'prompt.pt'
-        torch.save(dict(text=backbone.prompt.text,
+        torch.save(dict(text=backbone.condition.text,
                         embeds=torch.randn(77, arch['cross_attention_dim'])), cache)
-        backbone.prompt = dict(text=backbone.prompt.text, cache=str(cache))
+        backbone.condition = dict(backbone.condition, cache=str(cache), pretrained=None)
     init_default_scope(cfg.default_scope)
     from mmengine.registry import MODELS
     with DefaultScope.overwrite_default_scope(cfg.default_scope):

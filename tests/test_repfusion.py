@@ -63,6 +63,23 @@ def test_teacher_gets_no_gradient_and_is_not_in_optimizer_or_checkpoint(teacher_
     assert all(p.grad is not None for p in model.student.parameters())
 
 
+def test_ema_copy_shares_the_frozen_teacher_instead_of_duplicating_it(teacher_dir):
+    """Regression: mmengine's EMA (a deep copy of the model) duplicated the hidden teacher
+    U-Net. The frozen teacher is now shared: one set of weights for model and EMA copy."""
+    from mmengine.model import ExponentialMovingAverage
+    model = build(teacher_dir)
+    ema = ExponentialMovingAverage(model, momentum=0.1)
+    teacher_params = {p.data_ptr() for p in model.teacher.unet.parameters()}
+    assert {p.data_ptr() for p in ema.module.teacher.unet.parameters()} == teacher_params
+    assert ema.module.teacher.unet.module is model.teacher.unet.module
+    # the trainable parts are copied as usual
+    assert ema.module.student is not model.student
+    x = torch.randn(2, 3, 32, 32)
+    with torch.no_grad():
+        torch.testing.assert_close(ema.module.teacher(x, timesteps=torch.tensor([3, 4]))[0],
+                                   model.teacher(x, timesteps=torch.tensor([3, 4]))[0])
+
+
 def test_teacher_sees_its_own_range_at_the_sampled_timesteps(teacher_dir):
     """Teacher features = a plain diffusers forward on the image mapped back to [-1, 1]
     (from ImageNet normalisation) with each image's own timestep."""

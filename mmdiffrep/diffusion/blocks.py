@@ -10,28 +10,18 @@ Names (for ``UNet2DModel`` and ``UNet2DConditionModel`` alike):
 
 The forward of a diffusers U-Net is a plain loop over these modules, so a forward hook on a
 module sees exactly the activation the U-Net passes on (for down blocks: the first element of
-the returned tuple; for transformer blocks: their ``sample``).
+the returned tuple; for transformer blocks: their ``sample``). Recording goes through
+:mod:`mmdiffrep.utils.recorder`, the one hook utility of the package.
 """
 import re
 from typing import Dict, List, Tuple
 
-import torch
 import torch.nn as nn
+
+from mmdiffrep.utils.recorder import OutputRecorder
 
 _PREFIXES = {'down': 'down_blocks', 'up': 'up_blocks', 'mid': 'mid_block'}
 _SUB_BLOCKS = ('resnets', 'attentions', 'downsamplers', 'upsamplers')
-
-
-def _as_tensor(output) -> torch.Tensor:
-    """The activation a block passes on, whatever its return type."""
-    if isinstance(output, torch.Tensor):
-        return output
-    if isinstance(output, (tuple, list)):
-        return _as_tensor(output[0])
-    sample = getattr(output, 'sample', None)
-    if isinstance(sample, torch.Tensor):
-        return sample
-    raise TypeError(f'cannot read a tensor from a block output of type {type(output)}')
 
 
 def block_names(unet: nn.Module) -> List[str]:
@@ -78,12 +68,8 @@ def resolve_block(unet: nn.Module, name: str) -> Tuple[str, nn.Module]:
     return path, unet.get_submodule(path)
 
 
-class StopForward(Exception):
-    """Raised by the hook of the last needed block to end the U-Net forward early."""
-
-
-class BlockRecorder:
-    """Forward hooks that store the outputs of named blocks; optionally stop the forward.
+class BlockRecorder(OutputRecorder):
+    """An :class:`~mmdiffrep.utils.recorder.OutputRecorder` of U-Net blocks named as above.
 
     Example:
         >>> recorder = BlockRecorder(unet, ['down.1', 'up.1.pre'])  # doctest: +SKIP
@@ -92,67 +78,9 @@ class BlockRecorder:
     """
 
     def __init__(self, unet: nn.Module, names: List[str], stop_after: str = None):
-        self.unet = unet
-        self.names = list(dict.fromkeys(names))
-        self.modules = {n: resolve_block(unet, n)[1] for n in self.names}
-        self.stop_after = stop_after
-        self.outputs: Dict[str, torch.Tensor] = {}
-        self._handles = []
-
-    def _hook(self, name):
-
-        def hook(module, args, output):
-            self.outputs[name] = _as_tensor(output)
-            if name == self.stop_after:
-                raise StopForward
-
-        return hook
-
-    def __enter__(self):
-        for name, module in self.modules.items():
-            self._handles.append(module.register_forward_hook(self._hook(name)))
-        return self
-
-    def __exit__(self, *exc):
-        for handle in self._handles:
-            handle.remove()
-        self._handles = []
-        return False
-
-    def run(self, forward) -> Dict[str, torch.Tensor]:
-        """Call ``forward()`` and return the recorded outputs (stopping early if asked)."""
-        self.outputs = {}
-        try:
-            forward()
-        except StopForward:
-            pass
-        missing = [n for n in self.names if n not in self.outputs]
-        if missing:
-            raise RuntimeError(f'blocks {missing} did not run in the U-Net forward')
-        return dict(self.outputs)
+        super().__init__(block_modules(unet, names), stop_after)
 
 
-def dry_run(unet: nn.Module, names: List[str],
-            forward) -> Tuple[List[str], Dict[str, torch.Size]]:
-    """Run ``forward()`` once and return the names sorted by when their outputs are produced,
-    and each named block's output shape ``(C, h, w)``."""
-    order, shapes, handles = [], {}, []
-
-    def hook(name):
-
-        def record(module, args, output):
-            if name not in shapes:
-                order.append(name)
-                shapes[name] = _as_tensor(output).shape[1:]
-
-        return record
-
-    for name in dict.fromkeys(names):
-        handles.append(resolve_block(unet, name)[1].register_forward_hook(hook(name)))
-    try:
-        with torch.no_grad():
-            forward()
-    finally:
-        for h in handles:
-            h.remove()
-    return order, shapes
+def block_modules(unet: nn.Module, names: List[str]) -> Dict[str, nn.Module]:
+    """``{name: module}`` for readable block names (duplicates dropped, order kept)."""
+    return {n: resolve_block(unet, n)[1] for n in dict.fromkeys(names)}

@@ -5,12 +5,13 @@ The backbone, RepFusion's teacher and the analysis tools all call :class:`UNetFe
 It runs every (timestep x noise draw) as ONE batched U-Net forward with a per-sample timestep
 tensor, and stops the forward right after the last requested block.
 """
-from typing import Callable, Dict, Optional, Sequence, Union
+from typing import Dict, Optional, Sequence, Union
 
 import torch
 import torch.nn as nn
 
-from .blocks import BlockRecorder, dry_run, resolve_block
+from mmdiffrep.utils.recorder import record_shapes
+from .blocks import BlockRecorder, block_modules
 
 NOISE_MODES = ('none', 'fixed', 'random')
 
@@ -21,13 +22,13 @@ def size_divisor(unet: nn.Module) -> int:
     return 2**n
 
 
-def check_image_size(unet: nn.Module, x: torch.Tensor) -> None:
-    """A clear error when the U-Net cannot denoise images of this size (no padding: for
+def check_image_size(unet: nn.Module, x: torch.Tensor, hint: str = '') -> None:
+    """A clear error when the U-Net cannot take images of this size (no padding: for
     training a denoiser the image itself must fit)."""
     d = size_divisor(unet)
     if x.shape[-1] % d or x.shape[-2] % d:
         raise ValueError(f'image size {tuple(x.shape[-2:])} is not supported by this U-Net: '
-                         f'H and W must be multiples of {d}')
+                         f'H and W must be multiples of {d}{hint}')
 
 
 class UNetFeatureExtractor:
@@ -46,9 +47,10 @@ class UNetFeatureExtractor:
             ``noise='none'``.
         noise_seed: seed of the ``'fixed'`` noise.
         early_exit: stop the forward after the last requested block.
-        condition_fn: for ``UNet2DConditionModel``, a callable ``batch_size -> dict`` of extra
-            forward kwargs (``encoder_hidden_states`` ...). For ``UNet2DModel`` it may give
-            ``class_labels``.
+        condition: what the U-Net gets besides image and timestep: a
+            :class:`~mmdiffrep.models.conditions.UNetCondition` (or any object with
+            ``unet_kwargs(batch, device) -> dict`` and ``patch(unet) -> context manager``),
+            attached to ``unet`` by its owner; None for an unconditional U-Net.
 
     Not an ``nn.Module``: it holds a plain reference to ``unet``, whose owner (a backbone, a
     distillation teacher) decides whether the U-Net is a trainable submodule or a hidden frozen
@@ -65,14 +67,13 @@ class UNetFeatureExtractor:
                  ensemble: int = 1,
                  noise_seed: int = 0,
                  early_exit: bool = True,
-                 condition_fn: Optional[Callable[[int], dict]] = None):
+                 condition=None):
         self.unet = unet  # a plain reference: the owner decides whether it is a submodule
         self.scheduler = scheduler
         self.blocks = list(blocks)
         if not self.blocks:
             raise ValueError('`blocks` must name at least one U-Net block')
-        for name in self.blocks:
-            resolve_block(unet, name)  # unknown names raise with the valid list
+        self._modules = block_modules(unet, self.blocks)  # unknown names raise (valid list)
         self.timesteps = list(timesteps) if isinstance(timesteps, (list, tuple)) else [timesteps]
         num_train = int(scheduler.config.num_train_timesteps)
         for t in self.timesteps:
@@ -85,7 +86,7 @@ class UNetFeatureExtractor:
             raise ValueError(f'ensemble={ensemble} is invalid with noise={noise!r}: it counts '
                              'noise draws (>= 1, and 1 when there is no noise)')
         self.noise, self.ensemble, self.noise_seed = noise, ensemble, noise_seed
-        self.condition_fn = condition_fn
+        self.condition = condition
         self.divisor = size_divisor(unet)
         # one dry forward gives the execution order (for early exit) and the block shapes
         # (C, h, w) for a probe_size x probe_size input (for strides)
@@ -100,11 +101,16 @@ class UNetFeatureExtractor:
         x = torch.zeros(1, self.unet.config.in_channels, self.probe_size, self.probe_size,
                         device=p.device, dtype=p.dtype)
         t = torch.zeros(1, dtype=torch.long, device=x.device)
-        return dry_run(self.unet, self.blocks,
-                       lambda: self.unet(x, t, **self._conditions(1), return_dict=False))
+        order, shapes = record_shapes(self._modules, lambda: self._unet(x, t))
+        return order, {n: torch.Size(shapes[n][1:]) for n in order}
 
-    def _conditions(self, batch: int) -> dict:
-        return self.condition_fn(batch) if self.condition_fn is not None else {}
+    def _unet(self, x_t: torch.Tensor, t: torch.Tensor):
+        """One U-Net forward with the condition applied."""
+        if self.condition is None:
+            return self.unet(x_t, t, return_dict=False)
+        kwargs = self.condition.unet_kwargs(x_t.shape[0], x_t.device)
+        with self.condition.patch(self.unet):
+            return self.unet(x_t, t, **kwargs, return_dict=False)
 
     # -- noise ---------------------------------------------------------------------------------
     def _noise(self, x: torch.Tensor, T: int) -> torch.Tensor:
@@ -155,16 +161,12 @@ class UNetFeatureExtractor:
                  timesteps: Optional[torch.Tensor] = None) -> Dict[str, torch.Tensor]:
         """``x`` in the U-Net's range; ``timesteps``: optional per-image (B,) tensor that
         replaces the configured timesteps (T = 1)."""
-        H, W = x.shape[-2:]
-        if H % self.divisor or W % self.divisor:
-            raise ValueError(f'input size {H}x{W} is not a multiple of {self.divisor} '
-                             '(pad it first; DiffusionUNet does this for you)')
+        check_image_size(self.unet, x, hint=' (pad it first; DiffusionUNet does this for you)')
         K, B = self.ensemble, x.shape[0]
         T = len(self.timesteps) if timesteps is None else 1
         x_t, t = self.noisy_input(x, timesteps)
-        cond = self._conditions(x_t.shape[0])
         with BlockRecorder(self.unet, self.blocks, self.stop_after) as rec:
-            feats = rec.run(lambda: self.unet(x_t, t, **cond, return_dict=False))
+            feats = rec.run(lambda: self._unet(x_t, t))
         out = {}
         for name in self.blocks:
             f = feats[name]

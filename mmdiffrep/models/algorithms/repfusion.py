@@ -155,7 +155,7 @@ class RepFusion(BaseModel):
         trainable = [n for n, p in teacher.named_parameters() if p.requires_grad]
         if trainable:
             raise ValueError(f'the RepFusion teacher must be fully frozen, but {trainable} '
-                             'would train (learnable_condition / class_label=\'learnable\')')
+                             'would train (a learnable condition)')
         num_train = teacher.extractor.scheduler.config.num_train_timesteps
         sampler_steps = self.timestep_sampler.num_train_timesteps
         if sampler_steps != num_train:

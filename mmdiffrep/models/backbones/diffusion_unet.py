@@ -9,6 +9,12 @@ Use it in the backbone slot of an mmpretrain, mmseg or mmpose config::
         noise='fixed', combine='concat',
         data_mean=[125.3, 123.0, 113.9], data_std=[63.0, 62.1, 66.7])  # = the preprocessor's
 
+Concerns are split: loading is :mod:`mmdiffrep.diffusion.loading`, extraction
+:class:`~mmdiffrep.diffusion.UNetFeatureExtractor`, conditioning
+:mod:`mmdiffrep.models.conditions`, the VAE path :class:`~mmdiffrep.diffusion.latents.
+LatentEncoder`, freezing :mod:`mmdiffrep.utils.frozen`; this class keeps the input range, the
+geometry (padding, strides, cropping) and the forward.
+
 Input contract: the toolbox's data preprocessor normalises images with ``(x - mean) / std``;
 the backbone undoes it with the declared ``data_mean`` / ``data_std`` (0-255 scale, in the
 channel order the preprocessor outputs, i.e. RGB when it converts BGR to RGB) and maps the
@@ -26,6 +32,7 @@ from mmengine.model import BaseModule
 
 from mmdiffrep.diffusion import UNetFeatureExtractor, load_scheduler, load_unet
 from mmdiffrep.registry import MODELS
+from mmdiffrep.utils.frozen import FrozenHolderMixin, hold_frozen
 
 COMBINE_MODES = ('concat', 'mean', 'separate')
 OUT_TYPES = ('featmap', 'pooled')
@@ -38,8 +45,18 @@ class _Dropped(nn.Module):
         raise RuntimeError('this U-Net module was dropped because no requested block needs it')
 
 
+def _check_legacy(kwargs: dict) -> None:
+    from ..conditions import LEGACY_ARGUMENTS
+    for key in kwargs:
+        if key in LEGACY_ARGUMENTS:
+            raise TypeError(f'DiffusionUNet: `{key}` was replaced by conditions as modules; '
+                            f'write {LEGACY_ARGUMENTS[key]}')
+    if kwargs:
+        raise TypeError(f'DiffusionUNet got unexpected arguments {sorted(kwargs)}')
+
+
 @MODELS.register_module()
-class DiffusionUNet(BaseModule):
+class DiffusionUNet(FrozenHolderMixin, BaseModule):
     """Features of chosen blocks and timesteps of a diffusers U-Net.
 
     Args:
@@ -56,7 +73,8 @@ class DiffusionUNet(BaseModule):
         out_type: ``'featmap'`` (NCHW maps) or ``'pooled'`` (global average pooled N x C).
         data_mean, data_std: the data preprocessor's normalisation (0-255 scale).
         input_range: the U-Net's input range.
-        frozen: eval mode, no gradients, not in the optimizer (see ``save_unet_weights``).
+        frozen: eval mode, no gradients, not in the optimizer, DDP or EMA copies
+            (:mod:`mmdiffrep.utils.frozen`; see ``save_unet_weights``).
         save_unet_weights: keep the U-Net weights in checkpoints. Default: only when there is
             no ``pretrained`` (a random U-Net cannot be rebuilt from a source).
         drop_unused: when frozen, replace modules after the last requested block by
@@ -68,23 +86,18 @@ class DiffusionUNet(BaseModule):
             -1 trains everything. Per-part learning rates: mmengine's ``paramwise_cfg``, e.g.
             ``custom_keys={'backbone.unet.up_blocks': dict(lr_mult=0.1)}``.
         gradient_checkpointing: for a trainable U-Net.
-        class_label: for class-conditional U-Nets (``num_class_embeds``): an int, the label fed
-            with every image; or ``'learnable'``: one trainable class embedding (initialised to
-            the mean of the U-Net's class embeddings) fed with every image in place of a label.
-        encoder_hidden_states_shape: for ``UNet2DConditionModel`` without text: ``(L, D)`` of a
-            conditioning embedding (zeros at init: the "null" condition).
-        learnable_condition: train the conditioning context (null embedding or prompt
-            embeddings) even when the U-Net is frozen (VPD-style tuned class embeddings).
-        scheduler_cfg: ``DDPMScheduler`` kwargs; default: the pretrained folder's, else DDPM.
-        prompt: for text-conditioned U-Nets: ``dict(text='', pretrained=SD pipeline,
-            cache='checkpoints/empty_prompt.pt')``: the prompt's CLIP embedding, computed once
-            (needs transformers) or read from ``cache``; the text encoder is never kept.
-            ``text`` may be a list (e.g. ``'a photo of a {class}'`` per class): the context is
-            then one token per prompt (VPD's per-class embeddings).
-        vae: for latent U-Nets (Stable-Diffusion style): ``dict(pretrained=..., subfolder='vae')``
-            or ``dict(cfg=dict(...))`` for a random ``AutoencoderKL``; optional
-            ``scaling_factor`` (default: the VAE's) and ``sample='mean' | 'sample'``. Images are
-            encoded (frozen VAE) and scaled before the U-Net; strides stay image-relative.
+        condition: what the U-Net reads besides image and time, a module config of
+            :mod:`mmdiffrep.models.conditions`: ``dict(type='mmdiffrep.ClassLabel', label=3)``
+            or ``learnable=True``, ``dict(type='mmdiffrep.PromptEmbedding', text='',
+            cache=...)``, ``dict(type='mmdiffrep.NullContext', shape=(L, D))``. Default: a
+            ``NullContext`` for text-conditioned U-Nets, nothing otherwise.
+        scheduler_cfg: ``DDPMScheduler`` kwargs (``beta_schedule`` in mmdiffrep's names, e.g.
+            ``'cosine'``); default: the pretrained folder's, else DDPM.
+        vae: for latent U-Nets (Stable-Diffusion style): the
+            :class:`~mmdiffrep.diffusion.latents.LatentEncoder` arguments,
+            ``dict(pretrained=..., subfolder='vae')`` or ``dict(cfg=dict(...))`` for a random
+            ``AutoencoderKL``; optional ``scaling_factor`` and ``sample='mean' | 'sample'``.
+            Strides stay image-relative.
     """
 
     def __init__(self,
@@ -108,26 +121,29 @@ class DiffusionUNet(BaseModule):
                  weights_dtype: Optional[str] = None,
                  frozen_stages: int = -1,
                  gradient_checkpointing: bool = False,
-                 class_label: Union[int, str, None] = None,
-                 encoder_hidden_states_shape: Optional[Tuple[int, int]] = None,
-                 learnable_condition: bool = False,
+                 condition: Optional[dict] = None,
                  scheduler_cfg: Optional[dict] = None,
                  vae: Optional[dict] = None,
-                 prompt: Optional[dict] = None,
-                 init_cfg: Optional[dict] = None):
+                 init_cfg: Optional[dict] = None,
+                 **legacy):
+        _check_legacy(legacy)
         super().__init__(init_cfg=init_cfg)
         if combine not in COMBINE_MODES:
             raise ValueError(f'unknown combine {combine!r}; expected one of {COMBINE_MODES}')
         if out_type not in OUT_TYPES:
             raise ValueError(f'unknown out_type {out_type!r}; expected one of {OUT_TYPES}')
         unet = load_unet(pretrained, unet_cfg, subfolder=subfolder)
-        # frozen parts live here, not as submodules: never in the optimizer or DDP
-        self._hidden: Dict[str, nn.Module] = {}
-        self._hidden_saved = set()
         self.in_channels = unet.config.in_channels
-        self.vae_factor, self.latent_scale, self.vae_sample = 1, 1.0, 'mean'
+        self.vae_factor = 1
+        self.latent_encoder = None
         if vae is not None:
-            self._setup_vae(dict(vae), unet)
+            from mmdiffrep.diffusion.latents import LatentEncoder
+            self.latent_encoder = LatentEncoder(**vae)
+            if self.latent_encoder.latent_channels != unet.config.in_channels:
+                raise ValueError(f'the VAE gives {self.latent_encoder.latent_channels} latent '
+                                 f'channels but the U-Net takes {unet.config.in_channels}')
+            self.vae_factor = self.latent_encoder.downsample
+            self.in_channels = self.latent_encoder.in_channels
         if len(data_mean) != self.in_channels or len(data_std) != self.in_channels:
             raise ValueError(f'data_mean / data_std need {self.in_channels} values (the input '
                              f'image channels), got {len(data_mean)} / {len(data_std)}')
@@ -139,13 +155,16 @@ class DiffusionUNet(BaseModule):
         self.register_buffer('data_std', torch.tensor(data_std).view(1, -1, 1, 1), False)
         self.input_range = tuple(float(v) for v in input_range)
 
-        self._setup_conditions(unet, class_label, prompt, encoder_hidden_states_shape,
-                               trainable=learnable_condition or not frozen)
+        if condition is None and type(unet).__name__ == 'UNet2DConditionModel':
+            condition = dict(type='mmdiffrep.NullContext')
+        self.condition = None if condition is None else MODELS.build(condition)
+        if self.condition is not None:
+            self.condition.attach(unet, unet_trains=not frozen)
 
         self.extractor = UNetFeatureExtractor(
             unet, blocks, timesteps, load_scheduler(pretrained, scheduler_cfg), noise=noise,
             ensemble=ensemble, noise_seed=noise_seed, early_exit=early_exit,
-            condition_fn=self._conditions)
+            condition=self.condition)
         self.blocks = self.extractor.blocks
         self.timesteps = self.extractor.timesteps
         self._read_geometry()
@@ -156,7 +175,7 @@ class DiffusionUNet(BaseModule):
                 self._drop_after(self.extractor.stop_after)
             if weights_dtype is not None:
                 unet.to(getattr(torch, weights_dtype))
-            self._hide('unet', unet, save=save_unet_weights)
+            hold_frozen(self, 'unet', unet, save=save_unet_weights)
         else:
             if weights_dtype is not None:
                 raise ValueError('weights_dtype is for a frozen U-Net; train with --amp instead')
@@ -170,98 +189,6 @@ class DiffusionUNet(BaseModule):
                              f'{len(unet.down_blocks)} down blocks')
         self.frozen_stages = frozen_stages
         self._freeze_stages()
-
-    # -- conditioning: fixed or learnable context / class embedding ----------------------------
-    def _setup_conditions(self, unet, class_label, prompt, context_shape, trainable):
-        self.class_label, self.class_condition = class_label, None
-        self.null_condition = None
-        self.register_buffer('prompt_embeds', None, persistent=False)
-        is_cond_unet = type(unet).__name__ == 'UNet2DConditionModel'
-        if prompt is not None:
-            if not is_cond_unet:
-                raise ValueError('`prompt` needs a UNet2DConditionModel')
-            from mmdiffrep.diffusion.prompts import load_prompt_embeds
-            embeds = load_prompt_embeds(**prompt)
-            if embeds.shape[-1] != unet.config.cross_attention_dim:
-                raise ValueError(f'prompt embedding width {embeds.shape[-1]} != the U-Net\'s '
-                                 f'cross_attention_dim {unet.config.cross_attention_dim}')
-            if trainable:  # a parameter initialised from the prompt
-                self.null_condition = nn.Parameter(embeds.clone())
-            else:
-                self.prompt_embeds = embeds
-        elif is_cond_unet:
-            if context_shape is None:
-                context_shape = (1, unet.config.cross_attention_dim)
-            self.null_condition = nn.Parameter(torch.zeros(*context_shape),
-                                               requires_grad=trainable)
-        table = getattr(unet, 'class_embedding', None)
-        if class_label is None:
-            return
-        if not isinstance(table, nn.Embedding):
-            raise ValueError(f'class_label={class_label!r} needs a class-conditional U-Net '
-                             '(num_class_embeds set); this one has no class embedding table')
-        if class_label == 'learnable':
-            self.class_condition = nn.Parameter(table.weight.detach().mean(0).clone())
-            # the U-Net looks up a (dummy) label; its embedding is replaced by ours
-            table.register_forward_hook(lambda m, args, out: self.class_condition.to(
-                out.dtype).expand_as(out))
-        elif not (isinstance(class_label, int) and 0 <= class_label < table.num_embeddings):
-            raise ValueError(f'class_label={class_label!r} must be \'learnable\' or an int in '
-                             f'[0, {table.num_embeddings})')
-
-    # -- frozen parts (U-Net when frozen, VAE): hidden from parameters(), moved by _apply ------
-    def _hide(self, name: str, module: nn.Module, save: bool) -> None:
-        module.eval().requires_grad_(False)
-        if not self._hidden:
-            self._register_state_dict_hook(DiffusionUNet._save_hidden)
-            self._register_load_state_dict_pre_hook(self._load_hidden, with_module=True)
-        self._hidden[name] = module
-        if save:
-            self._hidden_saved.add(name)
-
-    def __getattr__(self, name):
-        hidden = self.__dict__.get('_hidden')
-        if hidden is not None and name in hidden:
-            return hidden[name]
-        return super().__getattr__(name)
-
-    def _apply(self, fn, *args, **kwargs):
-        super()._apply(fn, *args, **kwargs)
-        for module in getattr(self, '_hidden', {}).values():
-            module._apply(fn, *args, **kwargs)
-        return self
-
-    @staticmethod
-    def _save_hidden(module, state_dict, prefix, local_metadata):
-        for name in sorted(module._hidden_saved):
-            for k, v in module._hidden[name].state_dict().items():
-                state_dict[f'{prefix}{name}.{k}'] = v
-        return state_dict
-
-    def _load_hidden(self, module, state_dict, prefix, local_metadata, strict, missing,
-                     unexpected, errors):
-        for name, hidden in self._hidden.items():
-            keys = [k for k in state_dict if k.startswith(f'{prefix}{name}.')]
-            own = {k[len(prefix) + len(name) + 1:]: state_dict.pop(k) for k in keys}
-            if own:
-                hidden.load_state_dict(own, strict=False)
-
-    def _setup_vae(self, vae: dict, unet: nn.Module) -> None:
-        from mmdiffrep.diffusion import load_vae
-        scaling = vae.pop('scaling_factor', None)
-        self.vae_sample = vae.pop('sample', 'mean')
-        if self.vae_sample not in ('mean', 'sample'):
-            raise ValueError(f"vae sample must be 'mean' or 'sample', got {self.vae_sample!r}")
-        pretrained = vae.pop('pretrained', None)
-        model = load_vae(pretrained, vae.pop('cfg', None), **vae)
-        if model.config.latent_channels != unet.config.in_channels:
-            raise ValueError(f'the VAE gives {model.config.latent_channels} latent channels '
-                             f'but the U-Net takes {unet.config.in_channels}')
-        self.vae_factor = 2**(len(model.config.block_out_channels) - 1)
-        self.latent_scale = float(scaling if scaling is not None else
-                                  getattr(model.config, 'scaling_factor', 1.0))
-        self.in_channels = model.config.in_channels
-        self._hide('vae', model, save=pretrained is None)
 
     def _fixed_stage_modules(self) -> List[nn.Module]:
         if self.frozen or self.frozen_stages < 0:
@@ -278,8 +205,6 @@ class DiffusionUNet(BaseModule):
 
     def train(self, mode: bool = True):
         super().train(mode)
-        for module in self._hidden.values():
-            module.eval()
         self._freeze_stages()
         return self
 
@@ -323,30 +248,11 @@ class DiffusionUNet(BaseModule):
         self.strides: List[int] = strides
 
     # -- forward --------------------------------------------------------------------------------
-    def _conditions(self, batch: int) -> dict:
-        cond = {}
-        context = self.prompt_embeds if self.prompt_embeds is not None else self.null_condition
-        if context is not None:
-            cond['encoder_hidden_states'] = context[None].expand(batch, -1, -1)
-        if self.class_label is not None:
-            label = 0 if self.class_label == 'learnable' else self.class_label
-            cond['class_labels'] = torch.full((batch, ), label, dtype=torch.long,
-                                              device=self.data_mean.device)
-        return cond
-
     def to_unet_range(self, x: torch.Tensor) -> torch.Tensor:
         """Undo the data preprocessor's normalisation and map 0-255 to ``input_range``."""
         lo, hi = self.input_range
         pixels = x * self.data_std + self.data_mean
         return pixels / 255.0 * (hi - lo) + lo
-
-    @torch.no_grad()
-    def encode(self, x: torch.Tensor) -> torch.Tensor:
-        """Images in the VAE's range -> scaled latents (the U-Net's input)."""
-        vae = self._hidden['vae']
-        dist = vae.encode(x.to(next(vae.parameters()).dtype)).latent_dist
-        z = dist.mean if self.vae_sample == 'mean' else dist.sample()
-        return z * self.latent_scale
 
     def forward(self, x: torch.Tensor,
                 timesteps: Optional[torch.Tensor] = None) -> Tuple[torch.Tensor, ...]:
@@ -365,12 +271,12 @@ class DiffusionUNet(BaseModule):
         ph, pw = (-H) % d, (-W) % d
         if ph or pw:
             x = F.pad(x, (0, pw, 0, ph), mode='replicate')
-        if 'vae' in self._hidden:
-            x = self.encode(x)
+        if self.latent_encoder is not None:
+            x = self.latent_encoder(x)
         if self.frozen:
             # gradients only for a learnable condition (the U-Net's weights have none)
-            learnable = any(p is not None and p.requires_grad
-                            for p in (self.null_condition, self.class_condition))
+            learnable = self.condition is not None and any(
+                p.requires_grad for p in self.condition.parameters())
             with torch.set_grad_enabled(learnable and torch.is_grad_enabled()):
                 feats = self.extractor(x.to(next(self.unet.parameters()).dtype), timesteps)
         else:
