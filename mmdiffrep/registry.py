@@ -147,3 +147,7 @@ VISUALIZERS = _registry('visualizer', MMENGINE_VISUALIZERS, _ENGINE)
 VISBACKENDS = _registry('vis_backend', MMENGINE_VISBACKENDS, _ENGINE)
 INFERENCERS = _registry('inferencer', MMENGINE_INFERENCERS, _MODELS)
 FUNCTIONS = _registry('function', MMENGINE_FUNCTIONS, _DATA)
+
+#: forward noising processes of the denoising objective (``'ve'``, ``'vp'``)
+NOISE_PROCESSES = MMDiffRepRegistry('noise process', scope=SCOPE,
+                                    locations=['mmdiffrep.diffusion.noise_processes'])

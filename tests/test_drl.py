@@ -12,7 +12,8 @@ import torch.nn.functional as F
 from mmengine.runner import load_checkpoint
 
 from mmdiffrep.diffusion.noise_processes import VESDE, VPSDE, build_noise_process
-from mmdiffrep.models.algorithms.drl import DRL, LossWeighting, TimeSampler
+from mmdiffrep.diffusion.objective import TimeSampling, Weighting
+from mmdiffrep.models.algorithms.drl import DRL
 from mmdiffrep.registry import MODELS
 
 TINY_UNET = dict(type='UNet2DModel', sample_size=16, block_out_channels=(16, 32),
@@ -71,23 +72,31 @@ def test_vp_noising_matches_closed_form(schedule):
 def test_uniform_sigma_sampling_is_uniform_in_sigma_and_respects_the_range():
     sde = VESDE(0.01, 50)
     torch.manual_seed(0)
-    t = TimeSampler(sde, 'uniform_sigma', t_min=0.2, t_max=0.9)(20000, 'cpu')
+    t = TimeSampling(sde, 'uniform_sigma', t_min=0.2, t_max=0.9)(20000, 'cpu')
     assert t.min() >= 0.2 and t.max() <= 0.9
     sigma = sde.sigma(t)
     lo, hi = sde.sigma(torch.tensor(0.2)).item(), sde.sigma(torch.tensor(0.9)).item()
     quartiles = torch.quantile(sigma, torch.tensor([0.25, 0.5, 0.75]))
     expected = torch.tensor([lo + q * (hi - lo) for q in (0.25, 0.5, 0.75)])
     assert torch.allclose(quartiles, expected, rtol=0.03)
-    t = TimeSampler(sde, 'uniform_t', t_min=0.5, t_max=0.6)(1000, 'cpu')
+    t = TimeSampling(sde, 'uniform_t', t_min=0.5, t_max=0.6)(1000, 'cpu')
     assert 0.5 <= t.min() and t.max() <= 0.6 and abs(t.mean().item() - 0.55) < 0.005
 
 
 def test_loss_weightings():
-    t, std = torch.tensor([0.0, 0.25, 0.5, 1.0]), torch.tensor([0.5, 1.0, 2.0, 4.0])
-    assert torch.equal(LossWeighting('sigma2')(t, std), torch.ones(4))
-    assert torch.allclose(LossWeighting('uniform')(t, std), 1 / std ** 2)
-    curve = LossWeighting(dict(t=[0.0, 0.5, 1.0], weight=[0.0, 1.0, 3.0]))
-    assert torch.allclose(curve(t, std), torch.tensor([0.0, 0.5, 1.0, 3.0]))
+    sde = VESDE(0.01, 50)
+    t = torch.tensor([0.1, 0.25, 0.5, 1.0])
+    std = sde.marginal(t)[1]
+    ones = torch.ones(4)
+    # the factor each weighting puts on an image's squared eps error
+    assert torch.equal(Weighting('sigma2')(ones, t, sde, 'epsilon'), torch.ones(4))
+    assert torch.equal(Weighting('none')(ones, t, sde, 'epsilon'), torch.ones(4))
+    assert torch.allclose(Weighting('score')(ones, t, sde, 'epsilon'), 1 / std ** 2)
+    curve = Weighting(dict(t=[0.0, 0.5, 1.0], weight=[0.0, 1.0, 3.0]))
+    assert torch.allclose(curve(ones, t, sde, 'epsilon'), torch.tensor([0.2, 0.5, 1.0, 3.0]))
+    # 'uniform' meant the plain MSE in DDPM and lambda = 1 in DRL: refused, both named
+    with pytest.raises(ValueError, match="'none' .* or 'score'"):
+        Weighting('uniform')
 
 
 # -- the loss -----------------------------------------------------------------------------------
@@ -303,7 +312,7 @@ def test_bad_input_is_a_clear_error():
         patch_size=8, out_type='raw')
     with pytest.raises(ValueError, match=r'encoder output has shape \(1, 5, 16\)'):
         build(encoder=vit)
-    with pytest.raises(ValueError, match=r"unsupported SDE 'subvp'; expected one of \['ve', "):
+    with pytest.raises(ValueError, match=r"unsupported SDE .noise process. 'subvp'; expected one of \['ve', "):
         build(sde='subvp')
     with pytest.raises(ValueError, match='sigma_min=50.*sigma_max=0.01.*inverted'):
         build(sde=dict(type='ve', sigma_min=50, sigma_max=0.01))

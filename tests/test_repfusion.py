@@ -146,22 +146,33 @@ def test_fixed_and_uniform_samplers():
         UniformTimesteps(300, 200)
 
 
+def _policy_step(pol, opt, images, feat, labels):
+    """One draw + one update of the policy's own loss, as RepFusion.train_step does it."""
+    with torch.no_grad():
+        t, index = pol(images, return_index=True)
+    logs = pol(images, index=index, teacher_feat=feat, labels=labels, mode='loss')
+    opt.zero_grad()
+    logs['policy.loss'].backward()
+    opt.step()
+    return t, logs
+
+
 def test_reinforce_gradient_matches_hand_computation():
     """Free logits over 3 timesteps, SGD(lr=1), no entropy, no normalisation: the update is
     logits -= -(1/B) sum_i A_i (onehot(a_i) - softmax), with A_i = r_i - mean(r) on the first
     step and r_i = -CE of the reward head (as it was before the step)."""
     torch.manual_seed(0)
     pol = LearnedTimestepPolicy(num_classes=3, candidates=[0, 10, 20], net='logits',
-                                entropy_coef=0.0, normalize_advantage=False,
-                                optimizer=dict(type='SGD', lr=1.0))
+                                entropy_coef=0.0, normalize_advantage=False)
     pol.build_reward_head(5)
+    opt = torch.optim.SGD(pol.parameters(), lr=1.0)
     with torch.no_grad():
-        pol.nets['policy'].logits.copy_(torch.tensor([0.5, -0.2, 0.1]))
-    before = pol.nets['policy'].logits.detach().clone()
-    head = [m for m in pol.nets['reward_head'].state_dict().values()]
+        pol.policy.logits.copy_(torch.tensor([0.5, -0.2, 0.1]))
+    before = pol.policy.logits.detach().clone()
+    head = [m.clone() for m in pol.reward_head.state_dict().values()]
     feat, labels = torch.randn(6, 5), torch.tensor([0, 1, 2, 0, 1, 2])
     pol.train()
-    t = pol(torch.zeros(6, 3, 8, 8))
+    t, logs = _policy_step(pol, opt, torch.zeros(6, 3, 8, 8), feat, labels)
     actions = (t // 10).long()
     # reward from the head's weights before the update
     w1, b1, w2, b2, w3, b3 = head
@@ -170,25 +181,30 @@ def test_reinforce_gradient_matches_hand_computation():
     adv = reward - reward.mean()
     p = before.softmax(0)
     grad = -(adv[:, None] * (F.one_hot(actions, 3) - p)).mean(0)
-    logs = pol.update(feat, labels)
-    torch.testing.assert_close(pol.nets['policy'].logits.detach(), before - grad)
-    assert logs['reward'].item() == pytest.approx(reward.mean().item(), abs=1e-6)
-    assert pol.baseline == pytest.approx(reward.mean().item(), abs=1e-6)  # first batch mean
+    torch.testing.assert_close(pol.policy.logits.detach(), before - grad)
+    assert logs['policy.reward'].item() == pytest.approx(reward.mean().item(), abs=1e-6)
+    assert float(pol.baseline) == pytest.approx(reward.mean().item(), abs=1e-6)  # first mean
 
 
 def test_policy_learns_the_informative_timestep():
     """A bandit where only t=20 carries the label: the policy concentrates on it."""
     torch.manual_seed(0)
     pol = LearnedTimestepPolicy(num_classes=2, candidates=[0, 10, 20], net='logits',
-                                entropy_coef=0.0, optimizer=dict(type='Adam', lr=0.05))
+                                entropy_coef=0.0)
     pol.build_reward_head(2)
+    opt = torch.optim.Adam(pol.parameters(), lr=0.05)
     pol.train()
     for _ in range(150):
         labels = torch.randint(0, 2, (32, ))
-        t = pol(torch.zeros(32, 3, 8, 8))
+        images = torch.zeros(32, 3, 8, 8)
+        with torch.no_grad():
+            t, index = pol(images, return_index=True)
         informative = (t == 20).float()[:, None]
         feat = informative * F.one_hot(labels, 2).float() * 3 + torch.randn(32, 2) * 0.1
-        pol.update(feat, labels)
+        logs = pol(images, index=index, teacher_feat=feat, labels=labels, mode='loss')
+        opt.zero_grad()
+        logs['policy.loss'].backward()
+        opt.step()
     probs = pol.probs(torch.zeros(1, 3, 8, 8))[0]
     assert probs[2] > 0.8, probs
 
@@ -199,11 +215,64 @@ def test_policy_needs_labels_and_a_draw(teacher_dir):
     with pytest.raises(ValueError, match='learned timestep policy .* needs class labels'):
         model.loss(torch.randn(2, 3, 32, 32), None)
     losses = model.loss(torch.randn(4, 3, 32, 32), samples([0, 1, 2, 3]))
-    assert {'distill.loss_0', 'reward', 'policy_entropy', 'timestep_mean'} <= set(losses)
-    assert not any('loss' in k and not k.startswith('distill') for k in losses)
-    # the policy is not a model parameter (own optimizer, outside DDP) but is checkpointed
-    assert not any('timestep_sampler' in n for n, _ in model.named_parameters())
-    assert 'timestep_sampler._extra_state' in model.state_dict()
+    assert {'distill.loss_0', 'policy.reward', 'policy.entropy', 'timestep_mean'} <= set(losses)
+    assert not any('loss' in k and not k.startswith(('distill', 'policy.')) for k in losses)
+    # the policy is a model part with its own optimizer (OptimWrapperDict), checkpointed as
+    # ordinary parameters and buffers; the student part shares no parameter with it
+    parts = model.optim_parts()
+    assert parts['policy'] is model.timestep_sampler
+    assert not {id(p) for p in parts['student'].parameters()} & \
+        {id(p) for p in parts['policy'].parameters()}
+    assert {'timestep_sampler.policy.fc.weight', 'timestep_sampler.baseline'} <= \
+        set(model.state_dict())
+    # its loss must not reach the student's optimizer: one plain optimizer is refused
+    from mmengine.optim import build_optim_wrapper
+    with pytest.raises(TypeError, match='PartsOptimWrapperConstructor'):
+        model.train_step(dict(inputs=[torch.zeros(3, 32, 32, dtype=torch.uint8)],
+                              data_samples=samples([0])),
+                         build_optim_wrapper(model, dict(optimizer=dict(type='SGD', lr=0.1))))
+    with pytest.raises(RuntimeError, match='MMSeparateDistributedDataParallel'):
+        model(torch.randn(1, 3, 32, 32), samples([0]), mode='loss')
+    with pytest.raises(TypeError, match=r'was replaced by mmengine.s optimizer'):
+        LearnedTimestepPolicy(num_classes=2, optimizer=dict(type='Adam', lr=1e-3))
+
+
+def test_policy_train_step_updates_each_part_with_its_own_optimizer(teacher_dir):
+    """Through PartsOptimWrapperConstructor: the student's SGD sees only distillation
+    gradients, the policy's Adam only the policy loss (the policy's weights move, the student
+    weights equal an SGD step on the distillation loss alone)."""
+    from mmengine.optim import build_optim_wrapper
+    torch.manual_seed(0)
+    model = build(teacher_dir, timestep_sampler=dict(
+        type='mmdiffrep.LearnedTimestepPolicy', num_classes=6, candidates=[0, 100, 200]))
+    ow = build_optim_wrapper(model, dict(
+        constructor='mmdiffrep.PartsOptimWrapperConstructor',
+        student=dict(optimizer=dict(type='SGD', lr=0.1)),
+        policy=dict(optimizer=dict(type='Adam', lr=0.01))))
+    assert set(ow.keys()) == {'student', 'policy'}
+    data = dict(inputs=[torch.randint(0, 256, (3, 32, 32), dtype=torch.uint8)
+                        for _ in range(4)], data_samples=samples([0, 1, 2, 3]))
+    state_before = {k: v.clone() for k, v in model.state_dict().items()}
+    policy_before = {k: v.clone() for k, v in model.timestep_sampler.state_dict().items()}
+    student_before = {k: v.clone() for k, v in model.student.named_parameters()}
+    torch.manual_seed(1)
+    logs = model.train_step(data, ow)
+    assert {'loss', 'policy.loss', 'policy.reward', 'distill.loss_0'} <= set(logs)
+    moved = [k for k, v in model.timestep_sampler.state_dict().items()
+             if not torch.equal(v, policy_before[k])]
+    assert any(k.startswith('policy.') for k in moved) and 'baseline' in moved
+    # recompute the distillation loss with the same draw: its SGD step is the student's
+    ref = build(teacher_dir, timestep_sampler=dict(
+        type='mmdiffrep.LearnedTimestepPolicy', num_classes=6, candidates=[0, 100, 200]))
+    ref.load_state_dict(state_before)
+    torch.manual_seed(1)
+    batch = ref.data_preprocessor(data, True)
+    losses = ref.loss(**batch)
+    distill = sum(v for k, v in losses.items() if k.startswith('distill'))
+    grads = torch.autograd.grad(distill, [p for _, p in ref.student.named_parameters()])
+    for (k, p), g in zip(model.student.named_parameters(), grads):
+        torch.testing.assert_close(p.detach(), student_before[k] - 0.1 * g, atol=1e-6,
+                                   rtol=1e-5)
 
 
 def test_entropy_decay_hook_follows_its_schedule():
@@ -365,7 +434,8 @@ def test_policy_run_resumes_policy_and_student_state(tmp_path, repo_root, shapes
 
     first = tmp_path / 'w1'
     log = train('--work-dir', str(first))
-    assert 'policy_entropy' in log and 'reward' in log and 'entropy_coef' in log
+    assert 'policy.entropy' in log and 'policy.reward' in log and 'entropy_coef' in log
+    assert 'policy.lr' in log and 'student.lr' in log  # mmengine logs both optimizers
     assert (first / 'timestep_policy.png').exists()
     ckpt2 = torch.load(first / 'iter_2.pth', map_location='cpu')
     assert not any(k.startswith('teacher') for k in ckpt2['state_dict'])
@@ -382,38 +452,44 @@ def test_policy_run_resumes_policy_and_student_state(tmp_path, repo_root, shapes
     runner.optim_wrapper = runner.build_optim_wrapper(runner.optim_wrapper)
     runner.load_or_resume()
     policy = runner.model.timestep_sampler
-    saved = LearnedTimestepPolicy.unpack_state(
-        ckpt2['state_dict']['timestep_sampler._extra_state'])
-    for k, v in saved['nets'].items():
-        assert torch.equal(policy.nets.state_dict()[k], v), k
-    assert policy.baseline == saved['baseline']
-    assert {int(s['step']) for s in policy.optimizer.state_dict()['state'].values()} == {2}
+    for k, v in policy.state_dict().items():  # weights and reward baseline
+        assert torch.equal(v, ckpt2['state_dict']['timestep_sampler.' + k]), k
+    assert not torch.isnan(policy.baseline)
+    policy_adam = runner.optim_wrapper['policy'].optimizer.state_dict()['state']
+    assert {int(s['step']) for s in policy_adam.values()} == {2}
     for k, v in runner.model.student.state_dict().items():
         assert torch.equal(v, ckpt2['state_dict']['student.' + k]), k
     # and a resumed run through the CLI continues the policy's optimizer from step 2
     log = train('--work-dir', str(tmp_path / 'w3'), '--resume', str(first / 'iter_2.pth'))
     assert 'resumed epoch: 0, iter: 2' in log
     final = torch.load(tmp_path / 'w3' / 'iter_4.pth', map_location='cpu')
-    state = LearnedTimestepPolicy.unpack_state(
-        final['state_dict']['timestep_sampler._extra_state'])['optimizer']['state']
+    state = final['optimizer']['policy']['state']
     assert {int(s['step']) for s in state.values()} == {4}
     assert len(final['timestep_policy_hist']['columns']) == 2
 
 
 def _policy_rank(rank, world, port, out_dir):
     import os
+    from torch.nn.parallel import DistributedDataParallel
     os.environ.update(MASTER_ADDR='127.0.0.1', MASTER_PORT=str(port))
     torch.distributed.init_process_group('gloo', rank=rank, world_size=world)
-    torch.manual_seed(0)  # the same initial policy everywhere (DDP broadcasts it likewise)
-    pol = LearnedTimestepPolicy(num_classes=3, candidates=[0, 10, 20], net='cnn',
-                                optimizer=dict(type='Adam', lr=0.01))
+    torch.manual_seed(rank)  # different initial weights: DDP broadcasts rank 0's
+    pol = LearnedTimestepPolicy(num_classes=3, candidates=[0, 10, 20], net='cnn')
     pol.build_reward_head(4)
     pol.train()
+    ddp = DistributedDataParallel(pol)  # the policy's wrapper under MMSeparateDDP
+    opt = torch.optim.Adam(pol.parameters(), lr=0.01)
     torch.manual_seed(100 + rank)  # each rank sees other images and draws other timesteps
     for _ in range(3):
-        pol(torch.randn(8, 3, 16, 16))
-        pol.update(torch.randn(8, 4), torch.randint(0, 3, (8, )))
-    torch.save(pol.unpack_state(pol.get_extra_state()), osp.join(out_dir, f'rank{rank}.pt'))
+        images = torch.randn(8, 3, 16, 16)
+        with torch.no_grad():
+            _, index = ddp(images, return_index=True)
+        logs = ddp(images, index=index, teacher_feat=torch.randn(8, 4),
+                   labels=torch.randint(0, 3, (8, )), mode='loss')
+        opt.zero_grad()
+        logs['policy.loss'].backward()
+        opt.step()
+    torch.save(pol.state_dict(), osp.join(out_dir, f'rank{rank}.pt'))
     torch.distributed.destroy_process_group()
 
 
@@ -425,13 +501,13 @@ def test_policy_stays_identical_on_all_ranks(tmp_path):
         port = s.getsockname()[1]
     mp.spawn(_policy_rank, args=(2, port, str(tmp_path)), nprocs=2, join=True)
     a, b = (torch.load(tmp_path / f'rank{r}.pt', map_location='cpu') for r in (0, 1))
-    assert a['baseline'] == b['baseline']
-    for k, v in a['nets'].items():
-        assert torch.equal(v, b['nets'][k]), k
-    # and it did learn (the weights moved away from the shared start)
+    assert torch.equal(a['baseline'], b['baseline'])
+    for k, v in a.items():
+        assert torch.equal(v, b[k]), k
+    # and it did learn (the weights moved away from rank 0's start)
     torch.manual_seed(0)
     fresh = LearnedTimestepPolicy(num_classes=3, candidates=[0, 10, 20], net='cnn')
-    assert not torch.equal(fresh.nets['policy'].fc.weight, a['nets']['policy.fc.weight'])
+    assert not torch.equal(fresh.policy.fc.weight, a['policy.fc.weight'])
 
 
 REPFUSION_GPU_CONFIGS = [

@@ -14,7 +14,7 @@ model = dict(
     num_train_timesteps=1000,
     beta_schedule='linear',
     prediction_type='epsilon',
-    loss_weighting='uniform',
+    loss_weighting='none',
     # mmpretrain's CIFAR10 dataset loads RGB arrays: no channel flip; images to [-1, 1]
     data_preprocessor=dict(
         type='ClsDataPreprocessor', mean=[127.5] * 3, std=[127.5] * 3, to_rgb=False))

@@ -24,7 +24,7 @@ model = dict(
         up_block_types=('UpBlock2D', 'UpBlock2D')),
     sde=dict(type='ve', sigma_min=0.01, sigma_max=50.0),
     t_sampling=dict(type='uniform_t', t_min=1e-5, t_max=1.0),
-    loss_weighting='sigma2',
+    loss_weighting='none',
     conditioning=('embedding', 'bottleneck'),
     regularizer='l1', reg_weight=1e-5)
 

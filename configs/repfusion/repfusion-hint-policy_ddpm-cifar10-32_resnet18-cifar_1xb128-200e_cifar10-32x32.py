@@ -25,7 +25,7 @@ model = dict(
     ],
     timestep_sampler=dict(
         type='mmdiffrep.LearnedTimestepPolicy', num_classes=10, net='cnn',
-        reward_hidden=256, entropy_coef=0.1, optimizer=dict(type='Adam', lr=1e-3)),
+        reward_hidden=256, entropy_coef=0.1),
     teacher_input='clean')
 train_dataloader = dict(batch_size=128, num_workers=4)
 val_dataloader = None
@@ -34,9 +34,16 @@ val_cfg = None
 test_dataloader = None
 test_evaluator = None
 test_cfg = None
+# two optimizers (student: SGD with steps; policy: Adam 1e-3, constant), one DDP per part
 optim_wrapper = dict(
-    optimizer=dict(type='SGD', lr=0.1, momentum=0.9, weight_decay=1e-4, nesterov=False))
-param_scheduler = dict(type='MultiStepLR', by_epoch=True, milestones=[100, 150], gamma=0.1)
+    constructor='mmdiffrep.PartsOptimWrapperConstructor',
+    student=dict(optimizer=dict(type='SGD', lr=0.1, momentum=0.9, weight_decay=1e-4,
+                                nesterov=False)),
+    policy=dict(optimizer=dict(type='Adam', lr=1e-3)))
+param_scheduler = dict(
+    student=[dict(type='MultiStepLR', by_epoch=True, milestones=[100, 150], gamma=0.1)],
+    policy=[])
+model_wrapper_cfg = dict(type='MMSeparateDistributedDataParallel')
 train_cfg = dict(by_epoch=True, max_epochs=200)
 default_hooks = dict(checkpoint=dict(type='CheckpointHook', interval=20, max_keep_ckpts=2))
 custom_hooks = [

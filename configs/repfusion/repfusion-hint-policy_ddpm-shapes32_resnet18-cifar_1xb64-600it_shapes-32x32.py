@@ -10,9 +10,23 @@ model = dict(
         num_classes=6,
         candidates=list(range(0, 1000, 10)),
         net='cnn',
-        entropy_coef=0.1,
-        optimizer=dict(type='Adam', lr=1e-3)),
+        entropy_coef=0.1),
     reward_pair=0)
+# two optimizers: the student's (as the base config) and the policy's own Adam (constant LR);
+# under DDP each part gets its own wrapper
+optim_wrapper = dict(
+    _delete_=True,
+    constructor='mmdiffrep.PartsOptimWrapperConstructor',
+    student=dict(optimizer=dict(type='AdamW', lr=2e-3, weight_decay=0.05)),
+    policy=dict(optimizer=dict(type='Adam', lr=1e-3)))
+param_scheduler = dict(
+    _delete_=True,
+    student=[
+        dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=50),
+        dict(type='CosineAnnealingLR', by_epoch=False, begin=50, end=600, eta_min=1e-5),
+    ],
+    policy=[])
+model_wrapper_cfg = dict(type='MMSeparateDistributedDataParallel')
 custom_hooks = [
     dict(type='mmdiffrep.EntropyDecayHook', end=400, by_epoch=False),
     dict(type='mmdiffrep.TimestepPolicyVisHook', interval=50, by_epoch=False),

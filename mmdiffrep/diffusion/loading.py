@@ -111,14 +111,18 @@ def load_unet(pretrained: Optional[str] = None,
 def load_scheduler(pretrained: Optional[str] = None, scheduler_cfg: Optional[dict] = None):
     """The DDPM noise scheduler that defines ``add_noise`` for the U-Net.
 
-    Order: ``scheduler_cfg`` if given; else the ``scheduler/`` subfolder next to a pretrained
+    Order: ``scheduler_cfg`` if given (``DDPMScheduler`` kwargs; ``beta_schedule`` in
+    mmdiffrep's vocabulary, e.g. ``'cosine'``, see :mod:`.noise_processes`); else the ``scheduler/`` subfolder next to a pretrained
     diffusers U-Net (pipeline layout) or ``scheduler_config.json`` in the folder itself; else
     diffusers' default DDPM schedule (1000 steps, linear betas 1e-4..0.02).
     """
     from diffusers import DDPMScheduler
     if scheduler_cfg is not None:
+        from .noise_processes import diffusers_beta_schedule
         cfg = dict(scheduler_cfg)
         cfg.pop('type', None)
+        if 'beta_schedule' in cfg:
+            cfg['beta_schedule'] = diffusers_beta_schedule(cfg['beta_schedule'])
         return DDPMScheduler(**cfg)
     if pretrained is not None and osp.isdir(osp.expanduser(pretrained)):
         root = osp.expanduser(pretrained)

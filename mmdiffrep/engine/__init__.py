@@ -1,2 +1,4 @@
-"""mmdiffrep engine components: hooks and training-loop pieces (``mmdiffrep.registry.HOOKS``)."""
+"""mmdiffrep engine components: hooks (``mmdiffrep.registry.HOOKS``) and optimizer
+constructors (``OPTIM_WRAPPER_CONSTRUCTORS``)."""
 from .hooks import *  # noqa: F401,F403
+from .optimizers import *  # noqa: F401,F403

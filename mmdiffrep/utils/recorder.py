@@ -44,8 +44,13 @@ class StopForward(Exception):
     """Raised by the hook of the last needed module to end a forward early."""
 
 
-def _record(store: dict, name: str, stop: bool, transform, module, args, output):
-    store[name] = transform(output)
+def _record(store: dict, name: str, stop: bool, transform, once: bool, module, args, output):
+    value = transform(output)
+    if value is None:  # the transform skips this call
+        return
+    if once and name in store:
+        raise RuntimeError(f'module {name!r} ran more than once in one recorded forward')
+    store[name] = value
     if stop:
         raise StopForward
 
@@ -73,24 +78,27 @@ class OutputRecorder:
         modules: ``{name: module}`` to record, in the order wanted.
         stop_after: name whose hook ends the forward (raises :class:`StopForward`, caught by
             :meth:`run`); None runs the forward to the end.
-        transform: applied to each raw output (default :func:`output_tensor`; pass
-            ``lambda out: out`` to keep tuples, e.g. a backbone's output).
+        transform: applied to each raw output (default :func:`output_tensor`; e.g. ``as_tuple``
+            to keep a backbone's whole output tuple); a call whose transform gives None is not
+            recorded.
+        once: a module that runs twice in one :meth:`run` is an error (default: the last
+            output wins).
     """
 
     def __init__(self, modules: Mapping[str, nn.Module], stop_after: Optional[str] = None,
-                 transform: Callable = output_tensor):
+                 transform: Callable = output_tensor, once: bool = False):
         self.modules = dict(modules)
         if stop_after is not None and stop_after not in self.modules:
             raise KeyError(f'stop_after={stop_after!r} is not one of {list(self.modules)}')
-        self.stop_after, self.transform = stop_after, transform
+        self.stop_after, self.transform, self.once = stop_after, transform, once
         self.outputs: Dict[str, object] = {}
         self._hooks = None
 
     def __enter__(self):
         self.outputs = {}
         self._hooks = temporary_hooks([
-            (m, functools.partial(_record, self.outputs, n, n == self.stop_after, self.transform))
-            for n, m in self.modules.items()])
+            (m, functools.partial(_record, self.outputs, n, n == self.stop_after, self.transform,
+                                  self.once)) for n, m in self.modules.items()])
         self._hooks.__enter__()
         return self
 

@@ -50,9 +50,13 @@ def fingerprint(name: str, config: str, iters: int, seed: int, work_root: str) -
         for line in f:
             rec = json.loads(line)
             for k, v in rec.items():
-                if 'loss' in k or k in ('reward', 'policy_entropy'):
+                if 'loss' in k or k in ('reward', 'policy_entropy', *RENAMED):
                     losses[k].append(v)
     return dict(losses=dict(losses), weight_norms={k: v**0.5 for k, v in sorted(norms.items())})
+
+
+#: log keys renamed by the design consolidation: new name -> old name
+RENAMED = {'policy.reward': 'reward', 'policy.entropy': 'policy_entropy'}
 
 
 def compare(new: dict, old: dict) -> None:
@@ -60,7 +64,7 @@ def compare(new: dict, old: dict) -> None:
         if run not in old:
             continue
         for key, vals in rec['losses'].items():
-            ref = old[run]['losses'].get(key)
+            ref = old[run]['losses'].get(key, old[run]['losses'].get(RENAMED.get(key)))
             if ref is None:
                 print(f'{run:17s} {key:28s} (new key)')
                 continue

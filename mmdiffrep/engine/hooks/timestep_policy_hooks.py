@@ -10,6 +10,7 @@ from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
 from mmdiffrep.registry import HOOKS
+from mmdiffrep.utils.recorder import OutputRecorder
 
 
 def _sampler(runner):
@@ -17,7 +18,16 @@ def _sampler(runner):
     sampler = getattr(model, 'timestep_sampler', None)
     if sampler is None:
         raise TypeError(f'{type(model).__name__} has no timestep_sampler (a RepFusion model)')
-    return sampler
+    return sampler.module if is_model_wrapper(sampler) else sampler
+
+
+def _drawn_timesteps(output):
+    """A sampler's draw (its ``t`` or ``(t, index)``); None for a learned policy's losses."""
+    if isinstance(output, torch.Tensor):
+        return output
+    if isinstance(output, tuple):
+        return output[0]
+    return None
 
 
 @HOOKS.register_module()
@@ -49,8 +59,9 @@ class EntropyDecayHook(Hook):
 class TimestepPolicyVisHook(Hook):
     """Histogram the sampled timesteps per ``interval`` (epochs if ``by_epoch`` else
     iterations) and write ``{work_dir}/timestep_policy.png``: timestep (rows, ``bins`` bins)
-    x training progress (columns), colour = share of the images. The histograms are saved in
-    checkpoints so a resumed run keeps its picture."""
+    x training progress (columns), colour = share of the images. The timesteps are the
+    sampler's forward outputs, read with the package's recorder during training. The histograms
+    are saved in checkpoints so a resumed run keeps its picture."""
     priority = 'LOW'
 
     def __init__(self, interval: int = 1, by_epoch: bool = True, bins: int = 50,
@@ -58,6 +69,11 @@ class TimestepPolicyVisHook(Hook):
         self.interval, self.by_epoch, self.bins, self.filename = interval, by_epoch, bins, filename
         self.columns, self.current = [], None
         self.path: Optional[str] = None
+        self._recorder = None
+
+    def before_train(self, runner) -> None:
+        self._recorder = OutputRecorder({'t': _sampler(runner)}, transform=_drawn_timesteps)
+        self._recorder.__enter__()
 
     def _hist(self, t: torch.Tensor, num_train: int) -> torch.Tensor:
         """Counts per timestep bin, on the timesteps' device (no host sync per iteration)."""
@@ -65,10 +81,10 @@ class TimestepPolicyVisHook(Hook):
         return torch.bincount(idx, minlength=self.bins).double()
 
     def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
-        sampler = _sampler(runner)
-        if sampler.last_timesteps is None:
+        t = self._recorder.outputs.pop('t', None) if self._recorder is not None else None
+        if t is None:
             return
-        h = self._hist(sampler.last_timesteps, sampler.num_train_timesteps)
+        h = self._hist(t.detach(), _sampler(runner).num_train_timesteps)
         self.current = h if self.current is None else self.current.to(h.device) + h
         if not self.by_epoch and self.every_n_train_iters(runner, self.interval):
             self._close_column(runner)
@@ -78,6 +94,9 @@ class TimestepPolicyVisHook(Hook):
             self._close_column(runner)
 
     def after_train(self, runner) -> None:
+        if self._recorder is not None:
+            self._recorder.__exit__(None, None, None)
+            self._recorder = None
         if self.current is not None:
             self._close_column(runner)
 

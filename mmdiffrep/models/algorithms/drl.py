@@ -12,10 +12,12 @@ The encoder sees the clean image only.
 * Noise model: a diffusers ``UNet2DModel``; z is projected into its timestep embedding (the
   ``class_embed_type='identity'`` path, so every ResBlock sees it) and optionally added at the
   bottleneck as a small learned map.
-* Noise process: VE (sigma 0.01 -> 50, the paper's) or VP/DDPM (diffusers' schedules), see
-  :mod:`mmdiffrep.diffusion.noise_processes`; the U-Net reads ``x_t / sqrt(alpha^2 + std^2)``.
+* Objective: the package's one :class:`~mmdiffrep.diffusion.objective.DenoisingObjective`
+  (epsilon target, errors summed over pixels). Noise process VE (sigma 0.01 -> 50, the
+  paper's) or VP/DDPM (diffusers' schedules); the U-Net reads ``x_t`` scaled to unit variance.
 * Level of detail: t uniform, or sigma uniform (the paper's high-noise focus), in a restricted
-  range, with the score weighting lambda(t) = std^2 (the default), 1, or a custom curve.
+  range, with the weighting ``'none'`` (lambda(t) = std^2: the eps-MSE, the default; DRL's
+  ``'sigma2'``), ``'score'`` (lambda = 1) or a custom curve.
 * Regulariser: L1 on z (DRL) or a Gaussian encoder with a KL term (VDRL).
 * Baselines: ``score_weight=0`` with ``decoder=dict(type='mmdiffrep.CodeDecoder')`` and
   ``reconstruction_weight=1`` trains the same encoder as a plain (or, with ``'kl'``,
@@ -35,7 +37,9 @@ configs with ``tools/model_converters/export_backbone.py``. Example::
         t_sampling=dict(type='uniform_t', t_min=1e-5, t_max=1.0),
         regularizer='l1', reg_weight=1e-5)
 """
+import contextlib
 import copy
+import functools
 from typing import Dict, Optional, Sequence, Tuple, Union
 
 import torch
@@ -44,12 +48,11 @@ import torch.nn.functional as F
 from mmengine.model import BaseModel
 
 from mmdiffrep.diffusion import build_unet, check_image_size
-from mmdiffrep.diffusion.noise_processes import build_noise_process
+from mmdiffrep.diffusion.objective import DenoisingObjective
 from mmdiffrep.registry import MODELS
-from ..backbones.time_conditioned import TimeConditionedEncoder
+from mmdiffrep.utils.recorder import temporary_hooks
 from ..utils import as_tuple, dry_run_outputs
 
-T_SAMPLINGS = ('uniform_t', 'uniform_sigma')
 REGULARIZERS = (None, 'l1', 'kl')
 CONDITIONINGS = ('embedding', 'bottleneck')
 
@@ -81,61 +84,29 @@ def _check_normalisation(data_preprocessor: Optional[dict]) -> None:
                   logger='current', level=30)
 
 
-class TimeSampler:
-    """Draws the diffusion time t per image: the "level of detail" knob of DRL.
-
-    ``uniform_t``: t ~ U[t_min, t_max] (for VE, sigma log-uniform: the paper's default);
-    ``uniform_sigma``: sigma ~ U[sigma(t_min), sigma(t_max)] (the paper's high-noise focus).
-    """
-
-    def __init__(self, sde, type: str = 'uniform_t', t_min: float = 1e-5, t_max: float = 1.0):
-        if type not in T_SAMPLINGS:
-            raise ValueError(f'unknown t_sampling type {type!r}; expected one of {T_SAMPLINGS}')
-        if not 0 <= t_min < t_max <= 1:
-            raise ValueError(f't_sampling range needs 0 <= t_min < t_max <= 1, got t_min={t_min}'
-                             f', t_max={t_max}')
-        self.sde, self.type, self.t_min, self.t_max = sde, type, float(t_min), float(t_max)
-
-    def __call__(self, n: int, device) -> torch.Tensor:
-        u = torch.rand(n, device=device)
-        if self.type == 'uniform_t':
-            return self.t_min + (self.t_max - self.t_min) * u
-        ends = self.sde.sigma(torch.tensor([self.t_min, self.t_max], device=device))
-        sigma = ends[0] + (ends[1] - ends[0]) * u
-        return self.sde.t_from_sigma(sigma).clamp(self.t_min, self.t_max)
+def _add_map(bias: torch.Tensor, module, args):
+    sample = args[0]
+    bias = F.interpolate(bias, size=sample.shape[-2:], mode='nearest')
+    return (sample + bias.to(sample.dtype), ) + tuple(args[1:])
 
 
-class LossWeighting:
-    """Factor on the per-image eps-MSE, from the score-matching weighting lambda(t).
+class CodeToBottleneck(nn.Module):
+    """DRL's second conditioning path: an MLP maps the code z to a ``(C, s, s)`` map that is
+    added to the input of the U-Net's mid block, for the duration of one U-Net call
+    (:meth:`inject`)."""
 
-    The eps-MSE equals the score loss with ``lambda = std^2`` (``'sigma2'``, the paper's
-    default, factor 1); ``'uniform'`` is lambda = 1 (factor 1 / std^2);
-    ``dict(t=[...], weight=[...])`` multiplies the eps-MSE by a piecewise-linear curve in t.
-    """
+    def __init__(self, code_dim: int, channels: int, size: int):
+        super().__init__()
+        self.shape = (channels, size, size)
+        self.mlp = nn.Sequential(nn.Linear(code_dim, 4 * code_dim), nn.SiLU(),
+                                 nn.Linear(4 * code_dim, channels * size ** 2))
 
-    def __init__(self, cfg: Union[str, dict] = 'sigma2'):
-        if isinstance(cfg, str):
-            if cfg not in ('sigma2', 'uniform'):
-                raise ValueError(f"unknown loss_weighting {cfg!r}; expected 'sigma2', "
-                                 "'uniform' or dict(t=[...], weight=[...])")
-            self.kind, self.knots = cfg, None
-            return
-        knots_t, weight = [float(v) for v in cfg['t']], [float(v) for v in cfg['weight']]
-        if len(knots_t) != len(weight) or len(knots_t) < 2 or knots_t != sorted(knots_t):
-            raise ValueError('loss_weighting dict needs increasing t and weight lists of the same '
-                             f'length >= 2, got t={knots_t}, weight={weight}')
-        self.kind, self.knots = 'curve', (torch.tensor(knots_t), torch.tensor(weight))
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.mlp(z).view(-1, *self.shape)
 
-    def __call__(self, t: torch.Tensor, std: torch.Tensor) -> torch.Tensor:
-        if self.kind == 'sigma2':
-            return torch.ones_like(t)
-        if self.kind == 'uniform':
-            return 1 / std.clamp(min=1e-4) ** 2
-        xs, ys = (k.to(t.device) for k in self.knots)
-        t = t.clamp(xs[0], xs[-1])
-        i = torch.searchsorted(xs, t.contiguous(), right=True).clamp(1, len(xs) - 1)
-        frac = (t - xs[i - 1]) / (xs[i] - xs[i - 1])
-        return ys[i - 1] + frac * (ys[i] - ys[i - 1])
+    def inject(self, unet: nn.Module, z: torch.Tensor):
+        """A context in which ``unet``'s mid block sees the map of ``z`` added to its input."""
+        return temporary_hooks(pre_hooks=[(unet.mid_block, functools.partial(_add_map, self(z)))])
 
 
 @MODELS.register_module()
@@ -149,7 +120,8 @@ class DRL(BaseModel):
             only when ``score_weight=0``.
         sde: ``'ve'`` | ``'vp'`` or a dict with the process's arguments.
         t_sampling: ``dict(type='uniform_t' | 'uniform_sigma', t_min=1e-5, t_max=1.0)``.
-        loss_weighting: ``'sigma2'`` | ``'uniform'`` | ``dict(t=[...], weight=[...])``.
+        loss_weighting: ``'none'`` (= ``'sigma2'``, the eps-MSE) | ``'score'`` (lambda = 1) |
+            ``dict(t=[...], weight=[...])`` (see :mod:`mmdiffrep.diffusion.objective`).
         code_dim: project the pooled encoder output to this size (None: use it as it is; a
             Gaussian encoder then predicts mean and log-variance of the same size).
         regularizer: None, ``'l1'`` (DRL) or ``'kl'`` (VDRL: Gaussian encoder).
@@ -169,7 +141,7 @@ class DRL(BaseModel):
                  unet_cfg: Optional[dict] = None,
                  sde: Union[str, dict] = 've',
                  t_sampling: dict = dict(type='uniform_t', t_min=1e-5, t_max=1.0),
-                 loss_weighting: Union[str, dict] = 'sigma2',
+                 loss_weighting: Union[str, dict] = 'none',
                  code_dim: Optional[int] = None,
                  regularizer: Optional[str] = 'l1',
                  reg_weight: float = 1e-5,
@@ -194,16 +166,20 @@ class DRL(BaseModel):
         if score_weight <= 0 and (decoder is None or reconstruction_weight <= 0):
             raise ValueError('nothing to train: score_weight=0 needs a decoder and '
                              'reconstruction_weight > 0 (the autoencoder baseline)')
-        self.sde = build_noise_process(sde)
-        self.t_sampler = TimeSampler(self.sde, **dict(t_sampling))
-        self.loss_weighting = LossWeighting(loss_weighting)
+        self.objective = DenoisingObjective(sde, time_sampling=t_sampling,
+                                            prediction='epsilon', weighting=loss_weighting,
+                                            reduction='sum',
+                                            arg_names=dict(weighting='loss_weighting',
+                                                           time_sampling='t_sampling'))
+        self.sde = self.objective.process
         self.regularizer, self.reg_weight = regularizer, float(reg_weight)
         self.score_weight = float(score_weight)
         self.reconstruction_weight = float(reconstruction_weight)
         self.code_index = code_index
 
         self.encoder = MODELS.build(encoder)
-        self.time_conditioned = isinstance(self.encoder, TimeConditionedEncoder)
+        # capability, not type: any encoder with forward(x, t) and takes_time = True
+        self.time_conditioned = bool(getattr(self.encoder, 'takes_time', False))
         width = self._encoder_width(probe_size)
         self.code_dim = int(code_dim or width)
         gaussian = regularizer == 'kl'
@@ -216,7 +192,6 @@ class DRL(BaseModel):
         self.gaussian = gaussian
 
         self.conditioning = tuple(conditioning)
-        self._bottleneck = None  # the map added at the bottleneck during one U-Net call
         if self.score_weight > 0:
             self.unet = self._build_unet(unet_cfg)
             if 'embedding' in self.conditioning:
@@ -225,13 +200,8 @@ class DRL(BaseModel):
             if 'bottleneck' in self.conditioning:
                 if self.unet.mid_block is None:
                     raise ValueError('bottleneck conditioning needs a U-Net with a mid block')
-                c_mid = self.unet.config.block_out_channels[-1]
-                self.code_to_bottleneck = nn.Sequential(
-                    nn.Linear(self.code_dim, 4 * self.code_dim), nn.SiLU(),
-                    nn.Linear(4 * self.code_dim, c_mid * bottleneck_size ** 2))
-                self.bottleneck_shape = (c_mid, bottleneck_size, bottleneck_size)
-                # a bound method: a deep copy (EMA) of the model rebinds it to the copy
-                self.unet.mid_block.register_forward_pre_hook(self._add_bottleneck)
+                self.code_to_bottleneck = CodeToBottleneck(
+                    self.code_dim, self.unet.config.block_out_channels[-1], bottleneck_size)
         elif unet_cfg is not None:
             raise ValueError('score_weight=0 trains no noise model: remove unet_cfg')
         self.decoder = None
@@ -262,13 +232,6 @@ class DRL(BaseModel):
         if 'embedding' in self.conditioning:
             cfg['class_embed_type'] = 'identity'
         return build_unet(cfg)
-
-    def _add_bottleneck(self, module, args):
-        if self._bottleneck is None:
-            return None
-        sample = args[0]
-        bias = F.interpolate(self._bottleneck, size=sample.shape[-2:], mode='nearest')
-        return (sample + bias.to(sample.dtype), ) + tuple(args[1:])
 
     # -- the code ----------------------------------------------------------------------------------
     def encode(self, x0: torch.Tensor, t: Optional[torch.Tensor] = None,
@@ -307,34 +270,26 @@ class DRL(BaseModel):
         return 0.5 * (mu.pow(2) + logvar.exp() - 1 - logvar).sum(1).mean()
 
     # -- training ----------------------------------------------------------------------------------
-    def noise_prediction(self, x_t: torch.Tensor, t: torch.Tensor,
+    def noise_prediction(self, x_in: torch.Tensor, model_time: torch.Tensor,
                          z: Optional[torch.Tensor]) -> torch.Tensor:
-        """eps(x_t, t, z) of the U-Net (its input scaled to unit variance)."""
-        alpha, std = self.sde.marginal(t)
-        scale = (alpha ** 2 + std ** 2).rsqrt().view(-1, 1, 1, 1)
+        """eps(x_t, t, z): the U-Net on its input (``x_t`` scaled by the process) and time."""
         kwargs = {}
         if 'embedding' in self.conditioning:
             kwargs['class_labels'] = self.code_to_embedding(z)
-        if 'bottleneck' in self.conditioning:
-            self._bottleneck = self.code_to_bottleneck(z).view(-1, *self.bottleneck_shape)
-        try:
-            return self.unet(x_t * scale, self.sde.model_time(t), **kwargs).sample
-        finally:
-            self._bottleneck = None
+        inject = self.code_to_bottleneck.inject(self.unet, z) \
+            if 'bottleneck' in self.conditioning else contextlib.nullcontext()
+        with inject:
+            return self.unet(x_in, model_time, **kwargs).sample
 
     def loss(self, inputs: torch.Tensor, data_samples=None) -> Dict[str, torch.Tensor]:
         if hasattr(self, 'unet'):
             check_image_size(self.unet, inputs)
-        t = self.t_sampler(inputs.shape[0], inputs.device)
+        t = self.objective.sample_time(inputs.shape[0], inputs.device)
         z, stats = self.encode(inputs, t, sample=True)
         losses = {}
         if self.score_weight > 0:
-            noise = torch.randn_like(inputs)
-            x_t, std = self.sde.perturb(inputs, t, noise)
-            pred = self.noise_prediction(x_t, t, z)
-            per_image = (pred.float() - noise.float()).pow(2).sum((1, 2, 3))
-            losses['loss_score'] = self.score_weight * (
-                per_image * self.loss_weighting(t, std)).mean()
+            losses['loss_score'] = self.score_weight * self.objective.loss(
+                inputs, t, functools.partial(self.noise_prediction, z=z))
         if self.decoder is not None and self.reconstruction_weight > 0:
             rec = self.decoder(z)
             losses['loss_rec'] = self.reconstruction_weight * (

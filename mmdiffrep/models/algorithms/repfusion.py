@@ -15,8 +15,15 @@ Two modes:
   ``backbone`` is distilled while its task loss trains it; predictions and evaluation are the
   architecture's own, so the toolbox's evaluators work unchanged.
 
-The teacher has no parameters in this model (its U-Net is hidden and rebuilt from
-``pretrained``), so it is never in the optimizer, in DDP or in checkpoints. Example::
+The teacher has no parameters in this model (its U-Net is a frozen module rebuilt from
+``pretrained``, :mod:`mmdiffrep.utils.frozen`), so it is never in the optimizer, in DDP, in EMA
+copies or in checkpoints. To distil into an UNMODIFIED toolbox config instead, use the hook
+form :class:`~mmdiffrep.engine.hooks.RepFusionHook`.
+
+With the learned policy the model trains two parts with two optimizers in :meth:`train_step`
+(an ``OptimWrapperDict`` built by :class:`~mmdiffrep.engine.optimizers.
+PartsOptimWrapperConstructor` from ``optim_wrapper=dict(student=..., policy=...)``; under DDP
+with ``model_wrapper_cfg=dict(type='MMSeparateDistributedDataParallel')``). Example::
 
     model = dict(
         type='mmdiffrep.RepFusion',
@@ -33,10 +40,24 @@ from typing import Dict, List, Optional, Sequence
 
 import torch
 import torch.nn as nn
-from mmengine.model import BaseModel
+from mmengine.model import BaseModel, is_model_wrapper
+from mmengine.optim import OptimWrapperDict
 
 from mmdiffrep.registry import MODELS
+from mmdiffrep.utils.recorder import OutputRecorder
 from ..utils import as_tuple, dry_run_outputs, gather_labels
+
+
+def unwrap(module: nn.Module) -> nn.Module:
+    """The module inside a DDP wrapper (``MMSeparateDistributedDataParallel`` wraps children)."""
+    return module.module if is_model_wrapper(module) else module
+
+
+LEARNED_POLICY_TRAINING = (
+    "RepFusion with a learned timestep policy trains student and policy with two optimizers in "
+    "its train_step: set optim_wrapper=dict(constructor='mmdiffrep.PartsOptimWrapperConstructor'"
+    ", student=dict(optimizer=...), policy=dict(optimizer=dict(type='Adam', lr=1e-3))) and, "
+    "for DDP, model_wrapper_cfg=dict(type='MMSeparateDistributedDataParallel')")
 
 TEACHER_INPUTS = {'clean': 'none', 'noisy': 'random'}
 
@@ -119,7 +140,7 @@ class RepFusion(BaseModel):
             self.distill_losses.append(loss)
             self.connectors.append(self._build_connector(
                 p, student_channels[i], self.teacher.out_channels[self.teacher_slots[i]], loss))
-        if self.timestep_sampler.learned:
+        if self.sampler.learned:
             if not 0 <= reward_pair < len(pairs):
                 raise ValueError(f'reward_pair={reward_pair} but there are {len(pairs)} pairs')
             self.reward_pair = reward_pair
@@ -127,6 +148,19 @@ class RepFusion(BaseModel):
                 self.teacher.out_channels[self.teacher_slots[reward_pair]])
 
     # -- construction ----------------------------------------------------------------------------
+    @property
+    def sampler(self):
+        """The timestep sampler (unwrapped from its DDP wrapper, if any)."""
+        return unwrap(self.timestep_sampler)
+
+    def optim_parts(self) -> Dict[str, nn.Module]:
+        """What :class:`~mmdiffrep.engine.optimizers.PartsOptimWrapperConstructor` builds one
+        optimizer for: ``student`` (student / architecture, connectors, losses) and ``policy``
+        (the learned timestep policy)."""
+        rest = nn.ModuleDict({n: unwrap(m) for n, m in self.named_children()
+                              if n not in ('timestep_sampler', 'data_preprocessor')})
+        return dict(student=rest, policy=self.sampler)
+
     def _build_teacher(self, cfg, pairs, teacher_input, data_preprocessor):
         cfg = copy.deepcopy(dict(cfg))
         if cfg.get('pretrained') is None:
@@ -165,7 +199,9 @@ class RepFusion(BaseModel):
 
     @property
     def student_backbone(self) -> nn.Module:
-        return self.architecture.backbone if hasattr(self, 'architecture') else self.student
+        if hasattr(self, 'architecture'):
+            return unwrap(self.architecture).backbone
+        return unwrap(self.student)
 
     def _student_channels(self, size: int) -> List[int]:
         outs = dry_run_outputs(self.student_backbone, size, self.teacher.in_channels)
@@ -200,27 +236,27 @@ class RepFusion(BaseModel):
     # -- training ----------------------------------------------------------------------------------
     def _student_feats(self, inputs, data_samples):
         """Student outputs (and the task losses in one-stage mode: the backbone's output is
-        captured by a forward hook during the architecture's own loss)."""
+        recorded during the architecture's own loss)."""
         if not hasattr(self, 'architecture'):
             return as_tuple(self.student(inputs)), {}
-        captured = []
-        handle = self.architecture.backbone.register_forward_hook(
-            lambda m, a, out: captured.append(as_tuple(out)))
-        try:
-            task_losses = self.architecture.loss(inputs, data_samples)
-        finally:
-            handle.remove()
-        if len(captured) != 1:
-            raise RuntimeError(f'the architecture ran its backbone {len(captured)} times in one '
-                               'loss(); one-stage RepFusion expects exactly one')
-        return captured[0], {f'task.{k}': v for k, v in task_losses.items()}
+        recorder = OutputRecorder({'backbone': self.student_backbone}, transform=as_tuple,
+                                  once=True)
+        task_losses = {}
+        with recorder:
+            feats = recorder.run(lambda: task_losses.update(
+                self.architecture(inputs, data_samples, mode='loss')))
+        return feats['backbone'], {f'task.{k}': v for k, v in task_losses.items()}
 
     def loss(self, inputs: torch.Tensor, data_samples=None) -> Dict[str, torch.Tensor]:
+        """Distillation (and task) losses; with the learned policy also ``policy.*`` (its loss
+        is for the policy's own optimizer, see :meth:`train_step`)."""
+        sampler = self.sampler
         labels = None
-        if self.timestep_sampler.learned:  # check before any work is done
+        if sampler.learned:  # check before any work is done
             labels = gather_labels(data_samples, inputs.device,
                                    'the learned timestep policy (its reward is a task loss)')
-        t = self.timestep_sampler(inputs)
+        with torch.no_grad():  # a draw; the policy's gradient comes from its own loss
+            t, index = self.timestep_sampler(inputs, return_index=True)
         teacher_feats = self.teacher(inputs, timesteps=t)
         student_feats, losses = self._student_feats(inputs, data_samples)
         picked = [student_feats[i] for i in self.student_indices]
@@ -230,11 +266,37 @@ class RepFusion(BaseModel):
         losses['timestep_mean'] = t.float().mean()
         if labels is not None:
             feat = teacher_feats[self.teacher_slots[self.reward_pair]].mean((2, 3))
-            losses.update(self.timestep_sampler.update(feat, labels))
+            losses.update(self.timestep_sampler(inputs, index=index, teacher_feat=feat,
+                                                labels=labels, mode='loss'))
         return losses
+
+    def train_step(self, data, optim_wrapper):
+        """mmengine's one-optimizer step, or with the learned policy: the ``student`` wrapper
+        updates on the distillation (and task) losses, the ``policy`` wrapper on
+        ``policy.loss`` (the two share no parameters)."""
+        if not self.sampler.learned:
+            return super().train_step(data, optim_wrapper)
+        if not isinstance(optim_wrapper, OptimWrapperDict) or \
+                set(optim_wrapper.keys()) != {'student', 'policy'}:
+            raise TypeError(f'{LEARNED_POLICY_TRAINING}; got {type(optim_wrapper).__name__}')
+        student, policy = optim_wrapper['student'], optim_wrapper['policy']
+        with student.optim_context(self):
+            data = self.data_preprocessor(data, True)
+            losses = self.loss(**data) if isinstance(data, dict) else self.loss(*data)
+        policy_losses = {k: losses.pop(k) for k in list(losses) if k.startswith('policy.')}
+        parsed, log_vars = self.parse_losses(losses)
+        student.update_params(parsed)
+        with policy.optim_context(self.timestep_sampler):
+            policy_loss, policy_logs = self.parse_losses(policy_losses)
+        policy.update_params(policy_loss)
+        policy_logs.pop('loss')
+        log_vars.update(policy_logs)
+        return log_vars
 
     def forward(self, inputs: torch.Tensor, data_samples=None, mode: str = 'tensor'):
         if mode == 'loss':
+            if self.sampler.learned:  # e.g. the default MMDistributedDataParallel's train_step
+                raise RuntimeError(LEARNED_POLICY_TRAINING)
             return self.loss(inputs, data_samples)
         if hasattr(self, 'architecture'):  # predictions / tensors are the task model's
             return self.architecture(inputs, data_samples, mode=mode)

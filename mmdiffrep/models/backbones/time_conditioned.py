@@ -3,9 +3,10 @@
 DRL's "infinite-dimensional" code (Mittal et al. 2023, Eq. 8) maps an image to a curve
 ``t -> E(x0, t)``. This wrapper adds that time input to an ordinary toolbox backbone: a
 sinusoidal embedding of t (diffusers' ``Timesteps`` + ``TimestepEmbedding``) drives a FiLM
-modulation ``h * (1 + scale(t)) + shift(t)`` of every stage's output (forward hooks, so the
-wrapped backbone's code is untouched). The FiLM layers start at zero: before training the
-wrapper computes exactly the wrapped backbone.
+modulation ``h * (1 + scale(t)) + shift(t)`` of every stage's output (forward hooks held for
+one call, :func:`mmdiffrep.utils.recorder.temporary_hooks`, so the wrapped backbone's code and
+state-dict keys are untouched). The FiLM layers start at zero: before training the wrapper
+computes exactly the wrapped backbone. ``takes_time = True`` tells algorithms (DRL) to pass t.
 
 It is a backbone of its own, usable in any toolbox's config; ``t`` fixes the time a
 downstream model reads the encoder at (``forward(x, t=...)`` overrides it per call)::
@@ -21,8 +22,16 @@ import torch
 import torch.nn as nn
 from mmengine.model import BaseModule
 
+from mmdiffrep.diffusion.noise_processes import check_unit_time, unit_time_to_embedding_input
 from mmdiffrep.registry import MODELS
+from mmdiffrep.utils.recorder import record_shapes, temporary_hooks
 from ..utils import as_tuple, dry_run_outputs
+
+
+def _film(scale: Optional[torch.Tensor], shift: torch.Tensor, module, args, out):
+    if scale is not None:
+        out = out * (1 + scale[:, :, None, None])
+    return out + shift[:, :, None, None]
 
 
 def default_stage_names(backbone: nn.Module) -> List[str]:
@@ -50,6 +59,7 @@ class TimeConditionedEncoder(BaseModule):
             time bias of traj_drl's WRN).
         probe_size: side of the dummy image used once to read the stages' channel counts.
     """
+    takes_time = True  # forward(x, t): DRL reads the code at the training sample's time
 
     def __init__(self,
                  backbone: dict,
@@ -82,37 +92,18 @@ class TimeConditionedEncoder(BaseModule):
         for layer in self.film:
             nn.init.zeros_(layer.weight)
             nn.init.zeros_(layer.bias)
-        self._modulation = None  # per-stage (scale, shift) of the current forward
-        for i, name in enumerate(self.stage_names):
-            # partial of a bound method, not a closure: a deep copy of the encoder (EMA)
-            # rebinds it to the copy's own modulation
-            modules[name].register_forward_hook(functools.partial(self._modulate, i))
 
     def _stage_channels(self, modules, in_channels: int, size: int) -> List[int]:
-        shapes = {}
-        handles = [modules[n].register_forward_hook(
-            lambda m, a, out, n=n: shapes.__setitem__(n, out.shape)) for n in self.stage_names]
-        try:
-            dry_run_outputs(self.backbone, size, in_channels)
-        finally:
-            for h in handles:
-                h.remove()
-        bad = {n: tuple(s) for n, s in shapes.items() if len(s) != 4}
+        _, shapes = record_shapes({n: modules[n] for n in self.stage_names},
+                                  lambda: dry_run_outputs(self.backbone, size, in_channels))
+        bad = {n: s for n, s in shapes.items() if len(s) != 4}
         if bad or len(shapes) != len(self.stage_names):
             raise ValueError(f'stage outputs must be NCHW maps, got {bad or shapes}')
         return [shapes[n][1] for n in self.stage_names]
 
-    def _modulate(self, index: int, module, args, out):
-        if self._modulation is None:
-            return out
-        scale, shift = self._modulation[index]
-        if scale is not None:
-            out = out * (1 + scale[:, :, None, None])
-        return out + shift[:, :, None, None]
-
     def time_embed(self, t: torch.Tensor) -> torch.Tensor:
         """Embedding of times t in [0, 1] (B, ) -> (B, embed_dim)."""
-        emb = self.time_proj(t.float() * 999.0)
+        emb = self.time_proj(unit_time_to_embedding_input(t.float()))
         return self.time_embedding(emb.to(self.time_embedding.linear_1.weight.dtype))
 
     def forward(self, x: torch.Tensor, t: Optional[Union[float, torch.Tensor]] = None):
@@ -121,20 +112,13 @@ class TimeConditionedEncoder(BaseModule):
         t = torch.as_tensor(t, dtype=torch.float32, device=x.device)
         if t.dim() == 0:
             t = t.expand(x.shape[0])
-        if t.numel() and bool(((t < 0) | (t > 1)).any()):  # one device read on the good path
-            raise ValueError('encoder times must lie in [0, 1], got '
-                             f'[{t.min().item():.4g}, {t.max().item():.4g}]')
+        check_unit_time(t, 'encoder times')
         emb = self.time_embed(t)
-        modulation = []
-        for layer in self.film:
+        hooks = []
+        for name, layer in zip(self.stage_names, self.film):
             out = layer(emb)
-            if self.mode == 'film':
-                scale, shift = out.chunk(2, dim=1)
-            else:
-                scale, shift = None, out
-            modulation.append((scale, shift))
-        self._modulation = modulation
-        try:
+            scale, shift = out.chunk(2, dim=1) if self.mode == 'film' else (None, out)
+            hooks.append((self.backbone.get_submodule(name),
+                          functools.partial(_film, scale, shift)))
+        with temporary_hooks(hooks):
             return as_tuple(self.backbone(x))
-        finally:
-            self._modulation = None

@@ -1,8 +1,9 @@
 """Which diffusion timestep a distillation teacher is read at, per image.
 
-Every sampler maps a batch of (preprocessed) images to a (B,) tensor of integer timesteps and
+Every sampler maps a batch of (preprocessed) images to a (B,) tensor of integer timesteps (its
+forward output, which :class:`~mmdiffrep.engine.hooks.TimestepPolicyVisHook` records) and
 exposes its ``candidates`` (the timesteps it can return) for plots. ``learned`` samplers also
-train themselves from a reward (see :mod:`.learned_policy`).
+have a loss from a reward (see :mod:`.learned_policy`).
 """
 from typing import Sequence, Union
 
@@ -27,16 +28,17 @@ class TimestepSampler(nn.Module):
                              f'[0, {num_train_timesteps})')
         self.num_train_timesteps = num_train_timesteps
         self.register_buffer('candidates', torch.tensor(candidates, dtype=torch.long), False)
-        self.last_timesteps = None  # the most recent draw (read by the visualisation hook)
 
     def choose(self, images: torch.Tensor) -> torch.Tensor:
         """Indices into ``candidates`` for each image."""
         return torch.randint(len(self.candidates), (images.shape[0], ), device=images.device)
 
-    def forward(self, images: torch.Tensor) -> torch.Tensor:
-        t = self.candidates[self.choose(images)]
-        self.last_timesteps = t.detach()
-        return t
+    def forward(self, images: torch.Tensor, return_index: bool = False):
+        """Timesteps (B,) for ``images``; with ``return_index``, ``(timesteps, indices into
+        candidates)``."""
+        index = self.choose(images)
+        t = self.candidates[index]
+        return (t, index) if return_index else t
 
     def extra_repr(self) -> str:
         c = self.candidates

@@ -1,0 +1,3 @@
+from .parts_constructor import PartsOptimWrapperConstructor
+
+__all__ = ['PartsOptimWrapperConstructor']
