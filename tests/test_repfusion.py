@@ -688,3 +688,103 @@ def test_wflw_res50_student_fits_simplebaseline(repo_root, tmp_path):
     assert all(torch.equal(loaded[k], v) for k, v in student.state_dict().items())
     heatmaps = model(torch.randn(1, 3, 256, 256), None, mode='tensor')
     assert heatmaps.shape == (1, 98, 64, 64)
+
+
+# -- the hook form: RepFusion added to an unmodified toolbox config -----------------------------
+def test_repfusion_hook_matches_the_wrapper_form(tmp_path, repo_root, shapes_root, train_cli,
+                                                 teacher_dir):
+    """The same short Shapes run, once with the one-stage wrapper (model=RepFusion(
+    architecture=...)) and once as the unmodified classifier config + RepFusionHook: same
+    logged losses and the same backbone weights; the hook's teacher is in no checkpoint, its
+    connectors are, and --resume restores them."""
+    from mmengine.config import Config
+    base = Config.fromfile(osp.join(
+        repo_root, 'configs/repfusion/cls_resnet18-cifar_1xb64-300it_shapes10pct-32x32.py'))
+    task_model = base.model.to_dict()
+    task_model['backbone'].update(stem_channels=16, base_channels=16)
+    task_model['head']['in_channels'] = 128
+    task_model['data_preprocessor'] = dict(type='mmpretrain.ClsDataPreprocessor',
+                                           **base.data_preprocessor)
+    pairs = [dict(student_index=-1, teacher_block='mid', name='mid')]
+    teacher = dict(type='mmdiffrep.DiffusionUNet', pretrained=teacher_dir)
+    # one fixed timestep: the draw does not depend on how much randomness each form consumed
+    # while building; both start from the same weights (load_from), as a user would compare
+    sampler = dict(type='mmdiffrep.FixedTimesteps', timesteps=300)
+    from mmengine.registry import DefaultScope
+    torch.manual_seed(0)
+    with DefaultScope.overwrite_default_scope('mmpretrain'):
+        init = MODELS.build(dict(type='mmdiffrep.RepFusion', architecture=task_model,
+                                 teacher=teacher, distill_pairs=pairs,
+                                 timestep_sampler=sampler)).state_dict()
+    torch.save(dict(state_dict=init, meta={}), tmp_path / 'init_w.pth')
+    torch.save(dict(state_dict={k[len('architecture.'):]: v for k, v in init.items()
+                                if k.startswith('architecture.')}, meta={},
+                    repfusion_hook=dict(trainable={k: v for k, v in init.items()
+                                                   if k.startswith('connectors.')})),
+               tmp_path / 'init_h.pth')
+    common = [
+        f'_base_ = {osp.join(repo_root, "configs/repfusion/cls_resnet18-cifar_1xb64-300it_shapes10pct-32x32.py")!r}',
+        f"train_dataloader = dict(batch_size=8, num_workers=0, persistent_workers=False, "
+        f"dataset=dict(data_root={shapes_root + '/'!r}))",
+        'val_dataloader = None', 'val_evaluator = None', 'val_cfg = None',
+        'train_cfg = dict(max_iters=4, val_interval=100)',
+        "default_hooks = dict(checkpoint=dict(interval=2, max_keep_ckpts=-1), "
+        "logger=dict(interval=1))",
+    ]
+    wrapper = tmp_path / 'wrapper.py'
+    wrapper.write_text('\n'.join(common + [
+        f"model = dict(_delete_=True, type='mmdiffrep.RepFusion', architecture={task_model!r}, "
+        f"teacher={teacher!r}, distill_pairs={pairs!r}, timestep_sampler={sampler!r})",
+        f"load_from = {str(tmp_path / 'init_w.pth')!r}"]))
+    hooked = tmp_path / 'hooked.py'
+    hooked.write_text('\n'.join(common + [
+        "model = dict(backbone=dict(stem_channels=16, base_channels=16), "
+        "head=dict(in_channels=128))",
+        f"custom_hooks = [dict(type='mmdiffrep.RepFusionHook', teacher={teacher!r}, "
+        f"pairs={pairs!r}, sampler={sampler!r})]",
+        f"load_from = {str(tmp_path / 'init_h.pth')!r}"]))
+
+    def losses(log):
+        import re
+        return [float(v) for v in re.findall(r'distill\.loss_mid: ([0-9.]+)', log)]
+
+    log_w = train_cli(wrapper, '--work-dir', str(tmp_path / 'w'))
+    log_h = train_cli(hooked, '--work-dir', str(tmp_path / 'h'))
+    assert len(losses(log_h)) == 4
+    np.testing.assert_allclose(losses(log_h), losses(log_w), rtol=1e-4)
+    ck_w = torch.load(tmp_path / 'w' / 'iter_4.pth', map_location='cpu')
+    ck_h = torch.load(tmp_path / 'h' / 'iter_4.pth', map_location='cpu')
+    back_w = {k[len('architecture.'):]: v for k, v in ck_w['state_dict'].items()
+              if k.startswith('architecture.backbone.')}
+    back_h = {k: v for k, v in ck_h['state_dict'].items() if k.startswith('backbone.')}
+    assert back_w.keys() == back_h.keys()
+    for k, v in back_h.items():
+        torch.testing.assert_close(v, back_w[k], atol=1e-5, rtol=1e-4)
+    assert not any('teacher' in k for k in ck_h['state_dict'])  # the model is unmodified
+    conn = ck_h['repfusion_hook']['trainable']
+    torch.testing.assert_close(conn['connectors.0.weight'],
+                               ck_w['state_dict']['connectors.0.weight'], atol=1e-5, rtol=1e-4)
+    # --resume from iteration 2 restores the connectors and ends where the full run ended
+    log_r = train_cli(hooked, '--work-dir', str(tmp_path / 'r'), '--resume',
+                      str(tmp_path / 'h' / 'iter_2.pth'))
+    assert 'resumed epoch: 0, iter: 2' in log_r
+    ck_r = torch.load(tmp_path / 'r' / 'iter_4.pth', map_location='cpu')
+    assert ck_r['repfusion_hook']['trainable'].keys() == conn.keys()
+    assert len(ck_r['optimizer']['param_groups']) == len(ck_h['optimizer']['param_groups'])
+
+
+def test_repfusion_hook_refuses_what_it_cannot_do(teacher_dir):
+    from mmdiffrep.engine.hooks import RepFusionHook
+    with pytest.raises(ValueError, match=r"names \['a'\] are used more than once"):
+        RepFusionHook(teacher=dict(type='mmdiffrep.DiffusionUNet', pretrained=teacher_dir),
+                      pairs=[dict(teacher_block='mid', name='a'),
+                             dict(teacher_block='down.1', name='a')])
+    hook = RepFusionHook(teacher=dict(type='mmdiffrep.DiffusionUNet', pretrained=teacher_dir),
+                         sampler=dict(type='mmdiffrep.LearnedTimestepPolicy', num_classes=2))
+    model = torch.nn.Sequential()
+    model.backbone = torch.nn.Conv2d(3, 4, 1)
+    runner = SimpleNamespace(model=model)
+    with pytest.raises(ValueError, match='use the model form'):
+        hook.before_run(runner)
+    with pytest.raises(TypeError, match='distils into model.backbone'):
+        hook.before_run(SimpleNamespace(model=torch.nn.Conv2d(3, 4, 1)))

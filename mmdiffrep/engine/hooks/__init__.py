@@ -1,5 +1,6 @@
 """mmengine hooks of mmdiffrep (registered in ``mmdiffrep.registry.HOOKS``)."""
 from .ddpm_sample_hook import DDPMSampleHook
+from .repfusion_hook import RepFusionHook
 from .timestep_policy_hooks import EntropyDecayHook, TimestepPolicyVisHook
 
-__all__ = ['DDPMSampleHook', 'EntropyDecayHook', 'TimestepPolicyVisHook']
+__all__ = ['DDPMSampleHook', 'EntropyDecayHook', 'RepFusionHook', 'TimestepPolicyVisHook']

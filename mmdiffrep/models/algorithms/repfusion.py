@@ -36,7 +36,7 @@ with ``model_wrapper_cfg=dict(type='MMSeparateDistributedDataParallel')``). Exam
         timestep_sampler=dict(type='mmdiffrep.LearnedTimestepPolicy', num_classes=10))
 """
 import copy
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
@@ -67,6 +67,119 @@ class DistillConnectors(nn.ModuleList):
 
     def forward(self, feats: Sequence[torch.Tensor]) -> List[torch.Tensor]:
         return [conn(f) for conn, f in zip(self, feats)]
+
+
+def check_pairs(distill_pairs: Sequence[dict]) -> List[dict]:
+    """Validated copies of ``distill_pairs`` with their names filled in (``'0'``, ``'1'``...)."""
+    pairs = [dict(p) for p in distill_pairs]
+    if not pairs:
+        raise ValueError('distill_pairs must name at least one (student, teacher) pair')
+    for i, p in enumerate(pairs):
+        if 'teacher_block' not in p:
+            raise ValueError(f'distill_pairs[{i}] has no teacher_block')
+        p.setdefault('name', str(i))
+    names = [p['name'] for p in pairs]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:  # one loss entry per name: a repeated name would drop a pair's loss
+        raise ValueError(f'distill_pairs names {dupes} are used more than once; every pair '
+                         'needs its own name (its loss is logged as distill.loss_{name})')
+    return pairs
+
+
+def build_teacher(cfg: dict, pairs: List[dict], teacher_input: str, data_preprocessor,
+                  sampler) -> nn.Module:
+    """The frozen DiffusionUNet teacher: blocks from the pairs, its input range from the data
+    preprocessor's normalisation (a dict with ``mean`` / ``std``, or None for 0-255 pixels),
+    the first timestep of ``sampler`` (per-image timesteps replace it at each call)."""
+    if teacher_input not in TEACHER_INPUTS:
+        raise ValueError(f'unknown teacher_input {teacher_input!r}; expected one of '
+                         f'{sorted(TEACHER_INPUTS)}')
+    cfg = copy.deepcopy(dict(cfg))
+    if cfg.get('pretrained') is None:
+        raise ValueError('the RepFusion teacher needs `pretrained` (a diffusers folder, hub '
+                         'id or checkpoint): it is rebuilt from it, never saved')
+    for key in ('frozen', 'timesteps', 'blocks', 'noise'):
+        if key in cfg:
+            raise ValueError(f'teacher.{key} is set by RepFusion (frozen; blocks from '
+                             'distill_pairs; timesteps from timestep_sampler; noise from '
+                             f'teacher_input): remove it from the teacher config')
+    # the U-Net expects RGB: with LoadImageFromFile (BGR) the preprocessor needs
+    # to_rgb / bgr_to_rgb=True; mmpretrain's CIFAR datasets already load RGB
+    dp = dict(data_preprocessor or {})
+    for key, identity in (('mean', 0.0), ('std', 1.0)):
+        # no normalisation in the preprocessor: the batch holds raw 0-255 pixels
+        value = [float(v) for v in dp.get(key, [identity] * 3)]
+        given = cfg.setdefault(f'data_{key}', value)
+        if [float(v) for v in given] != value:
+            raise ValueError(f'teacher.data_{key}={list(given)} but the data preprocessor '
+                             f'normalises with {key}={value}: leave data_{key} out (it is '
+                             'read from the preprocessor)')
+    blocks = list(dict.fromkeys(p['teacher_block'] for p in pairs))
+    cfg.update(frozen=True, save_unet_weights=False, blocks=blocks, noise=TEACHER_INPUTS[
+        teacher_input], timesteps=int(sampler.candidates[0]), out_type='featmap')
+    teacher = MODELS.build(cfg)
+    trainable = [n for n, p in teacher.named_parameters() if p.requires_grad]
+    if trainable:
+        raise ValueError(f'the RepFusion teacher must be fully frozen, but {trainable} '
+                         'would train (a learnable condition)')
+    num_train = teacher.extractor.scheduler.config.num_train_timesteps
+    sampler_steps = sampler.num_train_timesteps
+    if sampler_steps != num_train:
+        raise ValueError(f'the timestep sampler assumes {sampler_steps} diffusion steps, '
+                         f'the teacher has {num_train}')
+    return teacher
+
+
+def student_channels(backbone: nn.Module, indices: Sequence[int], size: int,
+                     in_channels: int) -> List[int]:
+    """Channel counts of the backbone outputs ``indices`` (one dry forward)."""
+    outs = dry_run_outputs(backbone, size, in_channels)
+    channels = []
+    for i, idx in enumerate(indices):
+        if not -len(outs) <= idx < len(outs):
+            raise ValueError(f'distill_pairs[{i}].student_index={idx} but the student '
+                             f'gives {len(outs)} outputs (set its out_indices)')
+        if outs[idx].dim() != 4:
+            raise ValueError(f'student output {idx} has shape {tuple(outs[idx].shape)}; '
+                             'distillation needs NCHW feature maps')
+        channels.append(outs[idx].shape[1])
+    return channels
+
+
+def build_connectors(pairs: List[dict], student_channels: List[int],
+                     teacher_channels: List[int]) -> Tuple[DistillConnectors, nn.ModuleList]:
+    """Per pair: the connector (student -> teacher channels) and the loss."""
+    connectors, losses = DistillConnectors(), nn.ModuleList()
+    for pair, c_s, c_t in zip(pairs, student_channels, teacher_channels):
+        loss = MODELS.build(pair.get('loss', dict(type='mmdiffrep.HintLoss')))
+        losses.append(loss)
+        connectors.append(_build_connector(pair, c_s, c_t, loss))
+    return connectors, losses
+
+
+def _build_connector(pair, c_s, c_t, loss) -> nn.Module:
+    conn = pair.get('connector', 'conv1x1')
+    if conn is None or conn == 'identity':
+        if loss.needs_same_channels and c_s != c_t:
+            raise ValueError(
+                f'distill pair {pair["name"]!r}: student output has {c_s} channels but '
+                f'teacher block {pair["teacher_block"]!r} has {c_t}, and there is no '
+                f'connector; set connector=\'conv1x1\' (the default)')
+        return nn.Identity()
+    if conn == 'conv1x1':
+        return nn.Conv2d(c_s, c_t, 1)
+    conn = dict(conn)
+    conn.setdefault('in_channels', c_s)
+    conn.setdefault('out_channels', c_t)
+    return MODELS.build(conn)
+
+
+def pair_losses(names: Sequence[str], connectors: DistillConnectors, losses: nn.ModuleList,
+                picked: Sequence[torch.Tensor], teacher_feats: Sequence[torch.Tensor],
+                slots: Sequence[int]) -> Dict[str, torch.Tensor]:
+    """``{distill.loss_{name}: loss(connector(student feature), teacher feature)}``."""
+    return {f'distill.loss_{name}': loss_fn(s, teacher_feats[slot])
+            for name, s, slot, loss_fn in zip(names, connectors(picked), slots, losses)}
 
 
 @MODELS.register_module()
@@ -109,21 +222,13 @@ class RepFusion(BaseModel):
             data_preprocessor = copy.deepcopy(architecture.get('data_preprocessor',
                                                                data_preprocessor))
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
-        if teacher_input not in TEACHER_INPUTS:
-            raise ValueError(f'unknown teacher_input {teacher_input!r}; expected one of '
-                             f'{sorted(TEACHER_INPUTS)}')
-        pairs = [dict(p) for p in distill_pairs]
-        if not pairs:
-            raise ValueError('distill_pairs must name at least one (student, teacher) pair')
-        for i, p in enumerate(pairs):
-            if 'teacher_block' not in p:
-                raise ValueError(f'distill_pairs[{i}] has no teacher_block')
-            p.setdefault('name', str(i))
+        pairs = check_pairs(distill_pairs)
         self.pair_names = [p['name'] for p in pairs]
         self.student_indices = [int(p.get('student_index', -1)) for p in pairs]
 
         self.timestep_sampler = MODELS.build(timestep_sampler)
-        self.teacher = self._build_teacher(teacher, pairs, teacher_input, data_preprocessor)
+        self.teacher = build_teacher(teacher, pairs, teacher_input, data_preprocessor,
+                                     self.timestep_sampler)
         self.teacher_slots = [self.teacher.blocks.index(p['teacher_block']) for p in pairs]
         if architecture is not None:
             self.architecture = MODELS.build(architecture)
@@ -132,14 +237,10 @@ class RepFusion(BaseModel):
                                  '`backbone` to distil into')
         else:
             self.student = MODELS.build(student)
-        student_channels = self._student_channels(probe_size)
-        self.connectors = DistillConnectors()
-        self.distill_losses = nn.ModuleList()
-        for i, p in enumerate(pairs):
-            loss = MODELS.build(p.get('loss', dict(type='mmdiffrep.HintLoss')))
-            self.distill_losses.append(loss)
-            self.connectors.append(self._build_connector(
-                p, student_channels[i], self.teacher.out_channels[self.teacher_slots[i]], loss))
+        self.connectors, self.distill_losses = build_connectors(
+            pairs, student_channels(self.student_backbone, self.student_indices, probe_size,
+                                    self.teacher.in_channels),
+            [self.teacher.out_channels[slot] for slot in self.teacher_slots])
         if self.sampler.learned:
             if not 0 <= reward_pair < len(pairs):
                 raise ValueError(f'reward_pair={reward_pair} but there are {len(pairs)} pairs')
@@ -161,77 +262,11 @@ class RepFusion(BaseModel):
                               if n not in ('timestep_sampler', 'data_preprocessor')})
         return dict(student=rest, policy=self.sampler)
 
-    def _build_teacher(self, cfg, pairs, teacher_input, data_preprocessor):
-        cfg = copy.deepcopy(dict(cfg))
-        if cfg.get('pretrained') is None:
-            raise ValueError('the RepFusion teacher needs `pretrained` (a diffusers folder, hub '
-                             'id or checkpoint): it is rebuilt from it, never saved')
-        for key in ('frozen', 'timesteps', 'blocks', 'noise'):
-            if key in cfg:
-                raise ValueError(f'teacher.{key} is set by RepFusion (frozen; blocks from '
-                                 'distill_pairs; timesteps from timestep_sampler; noise from '
-                                 f'teacher_input): remove it from the teacher config')
-        # the U-Net expects RGB: with LoadImageFromFile (BGR) the preprocessor needs
-        # to_rgb / bgr_to_rgb=True; mmpretrain's CIFAR datasets already load RGB
-        dp = dict(data_preprocessor or {})
-        for key, identity in (('mean', 0.0), ('std', 1.0)):
-            # no normalisation in the preprocessor: the batch holds raw 0-255 pixels
-            value = [float(v) for v in dp.get(key, [identity] * 3)]
-            given = cfg.setdefault(f'data_{key}', value)
-            if [float(v) for v in given] != value:
-                raise ValueError(f'teacher.data_{key}={list(given)} but the data preprocessor '
-                                 f'normalises with {key}={value}: leave data_{key} out (it is '
-                                 'read from the preprocessor)')
-        blocks = list(dict.fromkeys(p['teacher_block'] for p in pairs))
-        cfg.update(frozen=True, save_unet_weights=False, blocks=blocks, noise=TEACHER_INPUTS[
-            teacher_input], timesteps=int(self.timestep_sampler.candidates[0]), out_type='featmap')
-        teacher = MODELS.build(cfg)
-        trainable = [n for n, p in teacher.named_parameters() if p.requires_grad]
-        if trainable:
-            raise ValueError(f'the RepFusion teacher must be fully frozen, but {trainable} '
-                             'would train (a learnable condition)')
-        num_train = teacher.extractor.scheduler.config.num_train_timesteps
-        sampler_steps = self.timestep_sampler.num_train_timesteps
-        if sampler_steps != num_train:
-            raise ValueError(f'the timestep sampler assumes {sampler_steps} diffusion steps, '
-                             f'the teacher has {num_train}')
-        return teacher
-
     @property
     def student_backbone(self) -> nn.Module:
         if hasattr(self, 'architecture'):
             return unwrap(self.architecture).backbone
         return unwrap(self.student)
-
-    def _student_channels(self, size: int) -> List[int]:
-        outs = dry_run_outputs(self.student_backbone, size, self.teacher.in_channels)
-        channels = []
-        for i, idx in enumerate(self.student_indices):
-            if not -len(outs) <= idx < len(outs):
-                raise ValueError(f'distill_pairs[{i}].student_index={idx} but the student '
-                                 f'gives {len(outs)} outputs (set its out_indices)')
-            if outs[idx].dim() != 4:
-                raise ValueError(f'student output {idx} has shape {tuple(outs[idx].shape)}; '
-                                 'distillation needs NCHW feature maps')
-            channels.append(outs[idx].shape[1])
-        return channels
-
-    @staticmethod
-    def _build_connector(pair, c_s, c_t, loss) -> nn.Module:
-        conn = pair.get('connector', 'conv1x1')
-        if conn is None or conn == 'identity':
-            if loss.needs_same_channels and c_s != c_t:
-                raise ValueError(
-                    f'distill pair {pair["name"]!r}: student output has {c_s} channels but '
-                    f'teacher block {pair["teacher_block"]!r} has {c_t}, and there is no '
-                    f'connector; set connector=\'conv1x1\' (the default)')
-            return nn.Identity()
-        if conn == 'conv1x1':
-            return nn.Conv2d(c_s, c_t, 1)
-        conn = dict(conn)
-        conn.setdefault('in_channels', c_s)
-        conn.setdefault('out_channels', c_t)
-        return MODELS.build(conn)
 
     # -- training ----------------------------------------------------------------------------------
     def _student_feats(self, inputs, data_samples):
@@ -260,9 +295,8 @@ class RepFusion(BaseModel):
         teacher_feats = self.teacher(inputs, timesteps=t)
         student_feats, losses = self._student_feats(inputs, data_samples)
         picked = [student_feats[i] for i in self.student_indices]
-        for name, s, slot, loss_fn in zip(self.pair_names, self.connectors(picked),
-                                          self.teacher_slots, self.distill_losses):
-            losses[f'distill.loss_{name}'] = loss_fn(s, teacher_feats[slot])
+        losses.update(pair_losses(self.pair_names, self.connectors, self.distill_losses, picked,
+                                  teacher_feats, self.teacher_slots))
         losses['timestep_mean'] = t.float().mean()
         if labels is not None:
             feat = teacher_feats[self.teacher_slots[self.reward_pair]].mean((2, 3))
