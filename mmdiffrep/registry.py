@@ -119,7 +119,7 @@ def _registry(name, parent, locations, build_func=build_with_fallback):
 
 _MODELS = ['mmdiffrep.models']
 _ENGINE = ['mmdiffrep.engine']
-_DATA = ['mmdiffrep.datasets']
+_DATA = []  # no dataset components: Shapes is written in each toolbox's own formats
 
 RUNNERS = _registry('runner', MMENGINE_RUNNERS, _ENGINE)
 RUNNER_CONSTRUCTORS = _registry('runner constructor', MMENGINE_RUNNER_CONSTRUCTORS, _ENGINE)

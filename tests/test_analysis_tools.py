@@ -9,7 +9,7 @@ import pytest
 import torch
 from PIL import Image
 
-from mmdiffrep.utils.probes import knn_accuracy, linear_probe_accuracy
+from mmdiffrep.evaluation import knn_accuracy, linear_probe_accuracy
 
 sys.path.insert(0, osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), 'tools',
                             'analysis'))

@@ -1,4 +1,4 @@
-"""Regression tests for the stack fixes in mmdiffrep.utils.compat."""
+"""Regression tests for the stack fixes in mmdiffrep.compat (one module per fix, version guards)."""
 import os
 import pickle
 
@@ -75,3 +75,12 @@ def test_mmpose_visualizer_draws_under_numpy2(repo_root):
     assert out.shape == (32, 64, 3)  # gt and prediction side by side
     # the keypoint at (10, 12) was drawn in the prediction half (right), in its colour
     assert out[12, 32 + 10].any() and not out[31, 32 + 31].any()
+
+
+def test_every_fix_has_a_version_guard():
+    """Each fix is applied only on the versions with the defect."""
+    from mmdiffrep.compat import checkpoint_loading, cpu_distributed, mmpose_numpy2
+    assert checkpoint_loading.needed('2.6.0') and checkpoint_loading.needed('2.14.1+cu130')
+    assert not checkpoint_loading.needed('2.5.1')  # weights_only was not the default yet
+    assert mmpose_numpy2.needed('2.4.0') and not mmpose_numpy2.needed('1.26.4')
+    assert cpu_distributed.needed('0.10.7') and not cpu_distributed.needed('0.11.0')

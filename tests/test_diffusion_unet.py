@@ -269,12 +269,12 @@ def test_cached_prompt_embedding_conditions_the_unet(tmp_path):
         DiffusionUNet(pretrained=str(tmp_path / 'unet'), blocks=['down.0'],
                       data_mean=[127.5] * 4, data_std=[127.5] * 4,
                       condition=dict(type='mmdiffrep.PromptEmbedding', text='',
-                                    cache=str(tmp_path / 'prompt.pt')))
+                                     cache=str(tmp_path / 'prompt.pt')))
     with pytest.raises(FileNotFoundError, match='no `pretrained` text encoder'):
         DiffusionUNet(pretrained=str(tmp_path / 'unet'), blocks=['down.0'],
                       data_mean=[127.5] * 4, data_std=[127.5] * 4,
                       condition=dict(type='mmdiffrep.PromptEmbedding', text='',
-                                    cache=str(tmp_path / 'missing.pt')))
+                                     cache=str(tmp_path / 'missing.pt')))
 
 
 def test_per_class_prompts_and_learnable_condition(tmp_path):
@@ -296,7 +296,8 @@ def test_per_class_prompts_and_learnable_condition(tmp_path):
     out = bb(x)[0]
     torch.testing.assert_close(out, ref['a'], atol=1e-5, rtol=1e-5)
     out.square().mean().backward()
-    assert bb.condition.context.grad is not None and bb.condition.context.grad.abs().sum() > 0
+    grad = bb.condition.context.grad
+    assert grad is not None and grad.abs().sum() > 0
     assert all(p.grad is None for p in bb.unet.parameters())
     assert 'condition.context' in bb.state_dict()  # the tuned context is saved
     # not learnable: a buffer, no parameters at all
@@ -317,8 +318,8 @@ def test_class_label_fixed_and_learnable(tmp_path):
     ref = hooked_forward(unet, {'m': unet.mid_block}, x, torch.tensor([5, 5]),
                          class_labels=torch.tensor([4, 4]))
     kw = dict(pretrained=str(tmp_path / 'unet'), blocks=['mid'], timesteps=5)
-    torch.testing.assert_close(DiffusionUNet(condition=dict(type='mmdiffrep.ClassLabel', label=4), **kw)(x)[0], ref['m'],
-                               atol=1e-5, rtol=1e-5)
+    fixed = DiffusionUNet(condition=dict(type='mmdiffrep.ClassLabel', label=4), **kw)
+    torch.testing.assert_close(fixed(x)[0], ref['m'], atol=1e-5, rtol=1e-5)
     bb = DiffusionUNet(condition=dict(type='mmdiffrep.ClassLabel', learnable=True), **kw)
     assert list(bb.parameters()) == [bb.condition.embedding]
     # starts at the mean class embedding
@@ -370,3 +371,18 @@ def test_per_image_timesteps_equal_separate_calls_and_are_checked():
         bb(x, timesteps=torch.tensor([0, 1000]))
     with pytest.raises(ValueError, match='1-D integer tensor'):
         bb(x, timesteps=torch.tensor([0.5, 1.0]))
+
+
+def test_scheduler_cfg_speaks_the_package_schedule_names():
+    """'cosine' means the same schedule in DiffusionUNet(scheduler_cfg=...) as in DDPM / DRL
+    (it used to be passed raw to diffusers, where it is unknown)."""
+    from mmdiffrep.diffusion import load_scheduler
+    from mmdiffrep.diffusion.noise_processes import VPSDE
+    sched = load_scheduler(None, dict(beta_schedule='cosine', num_train_timesteps=1000))
+    torch.testing.assert_close(sched.alphas_cumprod,
+                               VPSDE(1000, 'cosine').scheduler.alphas_cumprod)
+    bb = DiffusionUNet(unet_cfg=UNET_CFG, blocks=['mid'], timesteps=3,
+                       scheduler_cfg=dict(beta_schedule='cosine'))
+    assert bb.extractor.scheduler.config.beta_schedule == 'squaredcos_cap_v2'
+    with pytest.raises(ValueError, match="unknown beta_schedule 'cosin'"):
+        load_scheduler(None, dict(beta_schedule='cosin'))

@@ -312,7 +312,8 @@ def test_bad_input_is_a_clear_error():
         patch_size=8, out_type='raw')
     with pytest.raises(ValueError, match=r'encoder output has shape \(1, 5, 16\)'):
         build(encoder=vit)
-    with pytest.raises(ValueError, match=r"unsupported SDE .noise process. 'subvp'; expected one of \['ve', "):
+    with pytest.raises(ValueError,
+                       match=r"unsupported SDE .noise process. 'subvp'; expected one of \['ve', "):
         build(sde='subvp')
     with pytest.raises(ValueError, match='sigma_min=50.*sigma_max=0.01.*inverted'):
         build(sde=dict(type='ve', sigma_min=50, sigma_max=0.01))

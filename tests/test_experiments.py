@@ -1,14 +1,16 @@
-"""The label-efficiency protocol of the experiment runners (mmdiffrep.utils.experiments)."""
+"""The label-efficiency protocol of the experiment runners (tools/experiments.py)."""
 import argparse
 import os
 import os.path as osp
+import sys
 import time
 
 import pytest
 from mmengine.config import Config, DictAction
 
-from mmdiffrep.utils import experiments
-from mmdiffrep.utils.experiments import PROTOCOL, REGIMES, best_checkpoint, regime_options
+sys.path.insert(0, osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), 'tools'))
+import experiments  # noqa: E402
+from experiments import PROTOCOL, REGIMES, best_checkpoint, regime_options  # noqa: E402
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 FINETUNE = {

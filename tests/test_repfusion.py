@@ -383,6 +383,28 @@ def test_converter_writes_a_plain_backbone_checkpoint(teacher_dir, tmp_path, rep
         export_backbone.extract(dict(state_dict={'backbone.x': torch.zeros(1)}))
 
 
+def test_converter_reads_the_stored_config_without_executing_it(teacher_dir, tmp_path, repo_root,
+                                                                 monkeypatch):
+    """Regression (security): the exporter ran Config.fromstring on the config text stored in
+    a checkpoint, so a crafted checkpoint of plain types executed code. It now reads plain
+    values only; the prefix comes from the named algorithm's backbone_prefix."""
+    sys.path.insert(0, osp.join(repo_root, 'tools', 'model_converters'))
+    import export_backbone
+    model = build(teacher_dir)
+    marker = tmp_path / 'PWNED'
+    cfg = ("model = dict(type='mmdiffrep.RepFusion', student=dict(type='mmpretrain.ResNet_CIFAR'"
+           ", depth=18), teacher=dict(type='mmdiffrep.DiffusionUNet', pretrained='t'))\n"
+           f"x = __import__('os').system('touch {marker}')\n")
+    ckpt = tmp_path / 'crafted.pth'
+    torch.save(dict(state_dict=model.state_dict(), meta=dict(iter=3, cfg=cfg)), ckpt)
+    monkeypatch.chdir(tmp_path)
+    export_backbone.main([str(ckpt), str(tmp_path / 'student.pth')])
+    assert not marker.exists()
+    out = torch.load(tmp_path / 'student.pth', map_location='cpu')
+    assert out['meta']['export']['algorithm'] == 'mmdiffrep.RepFusion'
+    assert out['meta']['export']['prefix'] == model.backbone_prefix == 'student.'
+
+
 # -- any toolbox's backbone as the student ----------------------------------------------------
 @pytest.mark.parametrize('student', [
     dict(type='mmpretrain.ResNet', depth=18, out_indices=(3, )),

@@ -11,7 +11,7 @@ import statistics
 import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-from mmdiffrep.utils.experiments import (markdown_table, mean_std, train_and_test,  # noqa: E402
+from experiments import (markdown_table, mean_std, train_and_test,  # noqa: E402
                                          write_table)
 
 BASELINES = {

@@ -22,7 +22,7 @@ import time
 import numpy as np
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-from mmdiffrep.utils.experiments import (ROOT, last_checkpoint, markdown_table,  # noqa: E402
+from experiments import (ROOT, last_checkpoint, markdown_table,  # noqa: E402
                                          mean_std, recorded_minutes, run, train,
                                          train_and_test, write_table)
 

@@ -8,10 +8,9 @@ frozen teacher with the same schedule, print a table.
 
 Per seed: one distillation run (``--distill-config``, its student exported with
 ``tools/model_converters/export_backbone.py``), then per task and labelled regime
-(:data:`mmdiffrep.utils.experiments.REGIMES`: 1 %, 10 %, all labels) one run per method with
-the protocol's schedule for that (task, regime) (:func:`~mmdiffrep.utils.experiments.
-regime_options`): validated on the val split, the best-val checkpoint scored once on the
-test split. The table (mean ± std over seeds) is printed and written to
+(``REGIMES`` of ``tools/experiments.py``: 1 %, 10 %, all labels) one run per method with the
+protocol's schedule for that (task, regime) (``experiments.regime_options``): validated on the
+val split, the best-val checkpoint scored once on the test split. The table (mean ± std over seeds) is printed and written to
 ``{work-dir}/results.md`` with every command in ``{work-dir}/commands.txt``.
 """
 import argparse
@@ -21,7 +20,7 @@ import sys
 import time
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-from mmdiffrep.utils.experiments import (REGIMES, ROOT, last_checkpoint,  # noqa: E402
+from experiments import (REGIMES, ROOT, last_checkpoint,  # noqa: E402
                                          markdown_table, mean_std, recorded_minutes,
                                          regime_options, run, train, train_and_test,
                                          write_table)

@@ -19,7 +19,7 @@ from mmengine.runner import Runner  # noqa: E402
 
 from mmdiffrep.utils import register_all_modules  # noqa: E402
 from mmdiffrep.utils.config import (check_data_roots, cpu_friendly_dist_backend,  # noqa: E402
-                                    default_work_dir, shutdown_distributed)
+                                    set_work_dir, shutdown_distributed)
 
 
 def parse_args(argv=None):
@@ -48,10 +48,7 @@ def main(argv=None):
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
     cfg.launcher = args.launcher
-    if args.work_dir is not None:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir', None) is None:
-        cfg.work_dir = default_work_dir(args.config)
+    set_work_dir(cfg, args.work_dir, args.config)
     if not osp.isfile(args.checkpoint):
         raise FileNotFoundError(f'checkpoint {args.checkpoint!r} does not exist')
     cfg.load_from = args.checkpoint

@@ -20,7 +20,7 @@ from mmengine.runner import Runner  # noqa: E402
 
 from mmdiffrep.utils import register_all_modules  # noqa: E402
 from mmdiffrep.utils.config import (check_data_roots, cpu_friendly_dist_backend,  # noqa: E402
-                                    default_work_dir, shutdown_distributed)
+                                    set_work_dir, shutdown_distributed)
 
 
 def parse_args(argv=None):
@@ -53,10 +53,7 @@ def parse_args(argv=None):
 def merge_args(cfg, args):
     """Apply the command-line switches to the config (the OpenMMLab conventions)."""
     cfg.launcher = args.launcher
-    if args.work_dir is not None:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir', None) is None:
-        cfg.work_dir = default_work_dir(args.config)
+    set_work_dir(cfg, args.work_dir, args.config)
 
     if args.amp:
         from mmengine.device import get_device

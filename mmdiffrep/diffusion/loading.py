@@ -32,7 +32,7 @@ def _load_state_dict(path: str) -> dict:
     if path.endswith('.safetensors'):
         from safetensors.torch import load_file
         return load_file(path)
-    ckpt = torch.load(path, map_location='cpu')  # weights_only (see mmdiffrep.utils.compat)
+    ckpt = torch.load(path, map_location='cpu')  # weights_only (see mmdiffrep.compat)
     return ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else ckpt
 
 
@@ -112,8 +112,8 @@ def load_scheduler(pretrained: Optional[str] = None, scheduler_cfg: Optional[dic
     """The DDPM noise scheduler that defines ``add_noise`` for the U-Net.
 
     Order: ``scheduler_cfg`` if given (``DDPMScheduler`` kwargs; ``beta_schedule`` in
-    mmdiffrep's vocabulary, e.g. ``'cosine'``, see :mod:`.noise_processes`); else the ``scheduler/`` subfolder next to a pretrained
-    diffusers U-Net (pipeline layout) or ``scheduler_config.json`` in the folder itself; else
+    mmdiffrep's vocabulary, e.g. ``'cosine'``, see :mod:`.noise_processes`); else the
+    ``scheduler/`` subfolder next to a pretrained diffusers U-Net (pipeline layout) or ``scheduler_config.json`` in the folder itself; else
     diffusers' default DDPM schedule (1000 steps, linear betas 1e-4..0.02).
     """
     from diffusers import DDPMScheduler

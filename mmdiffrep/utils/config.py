@@ -1,7 +1,8 @@
-"""Config helpers shared by the tools: default work dirs and a data pre-flight check."""
+"""Config helpers shared by the tools: work dirs, a data pre-flight check, and reading a stored
+config without executing it."""
 import os.path as osp
 import re
-from typing import Iterator, Tuple
+from typing import Iterator, Optional, Tuple
 
 from mmengine.config import Config
 
@@ -9,6 +10,16 @@ from mmengine.config import Config
 def default_work_dir(config_path: str) -> str:
     """``./work_dirs/{config name}``, the OpenMMLab default."""
     return osp.join('./work_dirs', osp.splitext(osp.basename(config_path))[0])
+
+
+def set_work_dir(cfg: Config, work_dir: Optional[str], config_path: str) -> str:
+    """``cfg.work_dir``: ``--work-dir`` if given, else the config's own, else
+    :func:`default_work_dir` (the rule of ``tools/train.py`` and ``tools/test.py``)."""
+    if work_dir is not None:
+        cfg.work_dir = work_dir
+    elif cfg.get('work_dir', None) is None:
+        cfg.work_dir = default_work_dir(config_path)
+    return cfg.work_dir
 
 
 def _datasets(dataset_cfg) -> Iterator[dict]:
@@ -101,3 +112,40 @@ def shutdown_distributed() -> None:
     if dist.is_available() and dist.is_initialized():
         dist.barrier()
         dist.destroy_process_group()
+
+
+def _literal(node):
+    """The value of a config expression made of literals, lists, tuples, dicts and ``dict(...)``
+    calls only; anything else (a name, an attribute, another call) raises ValueError."""
+    import ast
+    if isinstance(node, ast.Constant):
+        return node.value
+    if isinstance(node, (ast.List, ast.Tuple)):
+        values = [_literal(e) for e in node.elts]
+        return values if isinstance(node, ast.List) else tuple(values)
+    if isinstance(node, ast.Dict):
+        return {_literal(k): _literal(v) for k, v in zip(node.keys, node.values)}
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) \
+            and node.func.id == 'dict' and not node.args:
+        return {kw.arg: _literal(kw.value) for kw in node.keywords if kw.arg is not None}
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+        value = _literal(node.operand)
+        if isinstance(value, (int, float)):
+            return -value if isinstance(node.op, ast.USub) else value
+    raise ValueError(f'not a plain config value: {ast.dump(node)[:80]}')
+
+
+def read_config_text(text: str) -> dict:
+    """The top-level assignments of a dumped mmengine config (e.g. ``checkpoint['meta']['cfg']``)
+    WITHOUT executing it: only plain values (literals, lists, dicts, ``dict(...)``) are read;
+    an assignment with any other expression is skipped. Safe for untrusted checkpoints."""
+    import ast
+    out = {}
+    for stmt in ast.parse(text).body:
+        if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 \
+                and isinstance(stmt.targets[0], ast.Name):
+            try:
+                out[stmt.targets[0].id] = _literal(stmt.value)
+            except ValueError:
+                continue
+    return out

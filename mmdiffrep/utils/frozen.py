@@ -1,4 +1,4 @@
-"""Frozen modules kept out of an owner's parameters: never optimised, never in DDP, shared by copies.
+"""Frozen modules kept out of an owner's parameters: never optimised or in DDP, shared by copies.
 
 A frozen diffusion U-Net (a backbone's extractor, a distillation teacher), a VAE or an
 alignment encoder is used by a model but must not be trained, wrapped in DDP, duplicated by

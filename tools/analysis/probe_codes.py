@@ -26,7 +26,7 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 from mmengine.config import Config  # noqa: E402
 
 from mmdiffrep.datasets import read_cls_split  # noqa: E402
-from mmdiffrep.utils.probes import knn_accuracy, linear_probe_accuracy  # noqa: E402
+from mmdiffrep.evaluation import knn_accuracy, linear_probe_accuracy  # noqa: E402
 
 
 def build_model(config: str, checkpoint: str = None, seed: int = 0):

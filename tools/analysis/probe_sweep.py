@@ -24,7 +24,7 @@ from mmengine.config import Config  # noqa: E402
 
 from mmdiffrep.datasets import read_cls_split  # noqa: E402
 from mmdiffrep.models.backbones import DiffusionUNet  # noqa: E402
-from mmdiffrep.utils.probes import linear_probe_accuracy  # noqa: E402
+from mmdiffrep.evaluation import linear_probe_accuracy  # noqa: E402
 
 
 @torch.no_grad()

@@ -27,7 +27,8 @@ import mmdiffrep  # noqa: E402,F401
 from mmdiffrep.diffusion import build_unet, load_scheduler, load_unet  # noqa: E402
 from mmdiffrep.diffusion.sampling import sample_images  # noqa: E402
 from mmdiffrep.datasets import read_cls_split  # noqa: E402
-from mmdiffrep.utils.experiments import markdown_table  # noqa: E402
+sys.path.insert(0, osp.join(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+from experiments import markdown_table  # noqa: E402
 from mmdiffrep.utils.images import make_grid  # noqa: E402
 
 

@@ -33,7 +33,7 @@ from mmengine.config import Config  # noqa: E402
 from mmdiffrep.datasets import read_cls_split  # noqa: E402
 from mmdiffrep.diffusion import build_unet, load_scheduler, load_unet  # noqa: E402
 from mmdiffrep.models.backbones import DiffusionUNet  # noqa: E402
-from mmdiffrep.utils.probes import linear_probe_accuracy  # noqa: E402
+from mmdiffrep.evaluation import linear_probe_accuracy  # noqa: E402
 from ddpm_to_diffusers import to_diffusers  # noqa: E402
 from probe_sweep import extract  # noqa: E402
 from sample_quality import classify, frechet_distance, generate, load_classifier  # noqa: E402

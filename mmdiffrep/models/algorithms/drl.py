@@ -210,6 +210,14 @@ class DRL(BaseModel):
             decoder.setdefault('code_dim', self.code_dim)
             self.decoder = MODELS.build(decoder)
 
+    #: where the encoder's weights live in a checkpoint (read by export_backbone.py)
+    BACKBONE_PREFIXES = ('encoder.', )
+    backbone_prefix = 'encoder.'
+
+    @classmethod
+    def backbone_prefix_for(cls, model_cfg: dict) -> str:
+        return cls.backbone_prefix
+
     # -- construction ----------------------------------------------------------------------------
     def _encoder_width(self, size: int) -> int:
         outs = dry_run_outputs(self.encoder, size)

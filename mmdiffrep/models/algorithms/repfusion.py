@@ -248,6 +248,18 @@ class RepFusion(BaseModel):
             self.timestep_sampler.build_reward_head(
                 self.teacher.out_channels[self.teacher_slots[reward_pair]])
 
+    #: where the distilled backbone's weights live in a checkpoint (two-stage, one-stage)
+    BACKBONE_PREFIXES = ('student.', 'architecture.backbone.')
+
+    @classmethod
+    def backbone_prefix_for(cls, model_cfg: dict) -> str:
+        """The checkpoint prefix of the backbone of a RepFusion built from ``model_cfg``."""
+        return cls.BACKBONE_PREFIXES[1 if model_cfg.get('architecture') else 0]
+
+    @property
+    def backbone_prefix(self) -> str:
+        return self.BACKBONE_PREFIXES[1 if hasattr(self, 'architecture') else 0]
+
     # -- construction ----------------------------------------------------------------------------
     @property
     def sampler(self):

@@ -23,7 +23,7 @@ padded (replicate) to the multiple the U-Net needs and every feature map is crop
 ``ceil(H / stride) x ceil(W / stride)``.
 """
 import math
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from typing import List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn

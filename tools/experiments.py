@@ -1,6 +1,7 @@
-"""Run ``tools/train.py`` + ``tools/test.py`` as child processes and tabulate test metrics
-(the experiment drivers ``tools/run_baselines.py``, ``tools/run_repfusion.py``,
-``tools/run_drl.py``), and the label-efficiency protocol they share.
+"""The helpers of the experiment drivers (``tools/run_baselines.py``, ``tools/run_repfusion.py``,
+``tools/run_drl.py``), kept beside them: run ``tools/train.py`` + ``tools/test.py`` as child
+processes, tabulate test metrics, and the label-efficiency protocol they share. Import it from
+a tool with ``tools/`` on ``sys.path`` (``from experiments import ...``).
 
 **The protocol** (:data:`REGIMES`, :func:`regime_options`): a model is fine-tuned on the 1 %,
 10 % or 100 % labelled subset of the Shapes training split with a schedule fixed per (task,
@@ -18,7 +19,7 @@ import sys
 import time
 from typing import Dict, List, Sequence, Tuple
 
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
 
 def run(cmd: Sequence[str]) -> None:

@@ -1,0 +1,30 @@
+"""Fixes for known defects of the pinned OpenMMLab stack, one module per fix.
+
+Nothing here edits site-packages. Each module has ``needed()`` (its version guard: the fix is
+applied only on the versions with the defect) and ``apply()`` (idempotent);
+:func:`apply_compat_fixes` applies them once on ``import mmdiffrep`` (which ``tools/train.py``,
+``custom_imports`` and any ``type='mmdiffrep.X'`` config trigger).
+
+* :mod:`.checkpoint_loading`: ``--resume`` of mmengine checkpoints under torch >= 2.6
+  (``weights_only=True`` with an exact allow-list);
+* :mod:`.mmpose_numpy2`: mmpose's visualiser under NumPy 2;
+* :mod:`.cpu_distributed`: ``torchrun`` + gloo on machines without CUDA (mmengine <= 0.10.7).
+"""
+from . import checkpoint_loading, cpu_distributed, mmpose_numpy2
+from .checkpoint_loading import mmengine_checkpoint_safe_globals
+
+FIXES = (checkpoint_loading, mmpose_numpy2, cpu_distributed)
+_APPLIED = False
+
+
+def apply_compat_fixes() -> None:
+    """Apply every fix whose guard says it is needed, once (safe to call repeatedly)."""
+    global _APPLIED
+    if _APPLIED:
+        return
+    for fix in FIXES:
+        fix.apply()
+    _APPLIED = True
+
+
+__all__ = ['apply_compat_fixes', 'mmengine_checkpoint_safe_globals', 'FIXES']

@@ -1,0 +1,3 @@
+from .code_decoder import CodeDecoder
+
+__all__ = ['CodeDecoder']
