@@ -27,6 +27,7 @@ from mmengine.config import Config  # noqa: E402
 
 from mmdiffrep.datasets import read_cls_split  # noqa: E402
 from mmdiffrep.evaluation import knn_accuracy, linear_probe_accuracy  # noqa: E402
+from mmdiffrep.utils.plotting import pyplot, save_figure  # noqa: E402
 
 
 def build_model(config: str, checkpoint: str = None, seed: int = 0):
@@ -74,9 +75,7 @@ def evaluate(model, train, evaluation, times=(None, ), k: int = 20):
 
 
 def plot(rows, out_file: str, title: str) -> None:
-    import matplotlib
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
+    plt = pyplot()
     ts = [r['t'] for r in rows]
     fig, ax = plt.subplots(figsize=(5, 3.4))
     ax.plot(ts, [r['linear'] for r in rows], 'o-', label='linear probe')
@@ -86,9 +85,7 @@ def plot(rows, out_file: str, title: str) -> None:
     ax.set_title(title, fontsize=9)
     ax.grid(alpha=0.3)
     ax.legend()
-    fig.tight_layout()
-    fig.savefig(out_file, dpi=120)
-    plt.close(fig)
+    save_figure(fig, out_file)
 
 
 def main(argv=None):

@@ -29,6 +29,8 @@ RUNS = {
     'repfusion-hint-policy_ddpm-shapes32_resnet18-cifar_1xb64-600it_shapes-32x32.py',
     'drl': 'configs/drl/drl_resnet18-cifar_1xb64-600it_shapes-32x32.py',
 }
+#: log keys renamed by the design consolidation: new name -> old name
+RENAMED = {'policy.reward': 'reward', 'policy.entropy': 'policy_entropy'}
 
 
 def fingerprint(name: str, config: str, iters: int, seed: int, work_root: str) -> dict:
@@ -53,10 +55,6 @@ def fingerprint(name: str, config: str, iters: int, seed: int, work_root: str) -
                 if 'loss' in k or k in ('reward', 'policy_entropy', *RENAMED):
                     losses[k].append(v)
     return dict(losses=dict(losses), weight_norms={k: v**0.5 for k, v in sorted(norms.items())})
-
-
-#: log keys renamed by the design consolidation: new name -> old name
-RENAMED = {'policy.reward': 'reward', 'policy.entropy': 'policy_entropy'}
 
 
 def compare(new: dict, old: dict) -> None:

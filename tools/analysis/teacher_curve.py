@@ -34,6 +34,7 @@ from mmdiffrep.datasets import read_cls_split  # noqa: E402
 from mmdiffrep.diffusion import build_unet, load_scheduler, load_unet  # noqa: E402
 from mmdiffrep.models.backbones import DiffusionUNet  # noqa: E402
 from mmdiffrep.evaluation import linear_probe_accuracy  # noqa: E402
+from mmdiffrep.utils.plotting import pyplot, save_figure  # noqa: E402
 from ddpm_to_diffusers import to_diffusers  # noqa: E402
 from probe_sweep import extract  # noqa: E402
 from sample_quality import classify, frechet_distance, generate, load_classifier  # noqa: E402
@@ -56,9 +57,7 @@ def probe_grid(pretrained, unet_cfg, blocks, timesteps, data, seed=0):
 
 
 def plot(rows, out_file):
-    import matplotlib
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
+    plt = pyplot()
     it = [r['iter'] for r in rows]
     fig, ax1 = plt.subplots(figsize=(6, 3.6))
     ax1.plot(it, [r['best_probe_val'] for r in rows], 'o-', color='tab:blue')
@@ -70,9 +69,7 @@ def plot(rows, out_file):
     ax2.set_yscale('log')
     ax1.grid(alpha=0.3)
     fig.suptitle('Shapes DDPM teacher: features and samples vs training', fontsize=10)
-    fig.tight_layout()
-    fig.savefig(out_file, dpi=120)
-    plt.close(fig)
+    save_figure(fig, out_file)
 
 
 def main(argv=None):
