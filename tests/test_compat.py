@@ -84,3 +84,46 @@ def test_every_fix_has_a_version_guard():
     assert not checkpoint_loading.needed('2.5.1')  # weights_only was not the default yet
     assert mmpose_numpy2.needed('2.4.0') and not mmpose_numpy2.needed('1.26.4')
     assert cpu_distributed.needed('0.10.7') and not cpu_distributed.needed('0.11.0')
+
+
+class _Payload:
+    """Runs ``touch MARKER`` when unpickled (``weights_only=False``)."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return os.system, (f'touch {self.marker}', )
+
+
+def test_url_checkpoints_load_weights_only(tmp_path, monkeypatch):
+    """Regression (security): init_cfg Pretrained with an http(s):// checkpoint went through
+    torch.hub with weights_only=False, so a crafted file served on the loopback ran its
+    payload. Now it is refused, and a legitimate mmengine checkpoint still loads."""
+    import http.server
+    import threading
+    from mmengine.logging import MessageHub
+    from mmengine.runner import CheckpointLoader
+    marker = tmp_path / 'PWNED'
+    serve = tmp_path / 'www'
+    serve.mkdir()
+    torch.save(dict(state_dict={'w': torch.ones(2)}, meta=dict(x=_Payload(marker))),
+               serve / 'evil.pth')
+    hub = MessageHub.get_instance('url-test')
+    hub.update_scalar('train/loss', 1.0)
+    torch.save(dict(state_dict={'w': torch.ones(2)}, message_hub=hub.state_dict(),
+                    meta=dict(epoch=np.int64(1))), serve / 'good.pth')
+    handler = lambda *a, **k: http.server.SimpleHTTPRequestHandler(  # noqa: E731
+        *a, directory=str(serve), **k)
+    server = http.server.ThreadingHTTPServer(('127.0.0.1', 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setenv('TORCH_HOME', str(tmp_path / 'hub'))
+    base = f'http://127.0.0.1:{server.server_address[1]}'
+    try:
+        with pytest.raises(pickle.UnpicklingError):
+            CheckpointLoader.load_checkpoint(f'{base}/evil.pth', map_location='cpu')
+        assert not marker.exists()
+        good = CheckpointLoader.load_checkpoint(f'{base}/good.pth', map_location='cpu')
+        assert torch.equal(good['state_dict']['w'], torch.ones(2))
+    finally:
+        server.shutdown()
