@@ -116,6 +116,18 @@ def test_resume_from_explicit_checkpoint(tmp_path, repo_root, shapes_root, subpr
     assert 'resumed epoch: 1, iter: 6' in log
 
 
+def test_resume_with_nothing_to_resume_is_an_error(tmp_path, repo_root, shapes_root,
+                                                   subprocess_env):
+    """Regression: --resume on an empty work dir trained from scratch with exit code 0."""
+    cfg = tiny_config(tmp_path, repo_root, CLS, shapes_root, 'train_cfg = dict(max_epochs=1)')
+    out = subprocess.run([sys.executable, 'tools/train.py', cfg, '--work-dir',
+                          str(tmp_path / 'empty'), '--resume'], cwd=repo_root,
+                         env=subprocess_env, capture_output=True, text=True, timeout=300)
+    assert out.returncode != 0
+    assert 'nothing to resume in' in out.stderr and 'run without --resume' in out.stderr
+    assert not (tmp_path / 'empty' / 'epoch_1.pth').exists()
+
+
 def test_torchrun_two_cpu_processes(tmp_path, repo_root, shapes_root, subprocess_env):
     """2-process DDP on the CPU (gloo): each rank sees half of the data."""
     cfg = tiny_config(tmp_path, repo_root, CLS, shapes_root,

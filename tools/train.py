@@ -8,6 +8,7 @@ The default scope comes from the config (``default_scope = 'mmseg'`` etc.); mmdi
 components resolve from any scope as ``type='mmdiffrep.Name'``.
 """
 import argparse
+import glob
 import os
 import os.path as osp
 import sys
@@ -72,6 +73,12 @@ def merge_args(cfg, args):
             cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
 
     if args.resume == 'auto':
+        found = osp.isfile(osp.join(cfg.work_dir, 'last_checkpoint')) or \
+            bool(glob.glob(osp.join(cfg.work_dir, '*.pth')))
+        if not found:  # mmengine would silently train from scratch
+            raise FileNotFoundError(f'--resume: nothing to resume in {cfg.work_dir!r} (no '
+                                    'last_checkpoint, no *.pth); run without --resume to start '
+                                    'a new training, or give --resume CHECKPOINT')
         cfg.resume = True
         cfg.load_from = None
     elif args.resume is not None:
