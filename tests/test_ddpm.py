@@ -109,6 +109,18 @@ def test_unsupported_image_size_and_missing_labels():
         cond.loss(torch.randn(1, 3, 16, 16), None)
 
 
+def test_out_of_range_labels_and_unnormalised_pixels_are_clear_errors():
+    """Regression: a label >= num_class_embeds gave a bare IndexError from the embedding, and
+    0-255 pixels (a preprocessor without mean / std) trained silently."""
+    from mmpretrain.structures import DataSample
+    cond = DDPM(dict(TINY, num_class_embeds=6))
+    samples = [DataSample().set_gt_label(y) for y in (2, 6)]
+    with pytest.raises(ValueError, match=r'labels \[6\] are outside \[0, 6\)'):
+        cond.loss(torch.rand(2, 3, 16, 16) * 2 - 1, samples)
+    with pytest.raises(ValueError, match=r'inputs span \[0.*, 2.*must map images to \[-1, 1\]'):
+        DDPM(TINY).loss(torch.rand(2, 3, 16, 16) * 255)
+
+
 def test_resume_restores_ema_and_optimizer_state(tmp_path, repo_root, shapes_root, train_cli):
     """Train 4 iterations with a checkpoint at 2, resume from it: the EMA and Adam step
     counters continue from 2 (they would restart at 0 if their state were lost)."""

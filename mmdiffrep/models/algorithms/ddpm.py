@@ -66,10 +66,21 @@ class DDPM(BaseModel):
         if not self.class_conditional:
             return None
         return gather_labels(data_samples, device,
-                             'a class-conditional DDPM (num_class_embeds set)')
+                             'a class-conditional DDPM (num_class_embeds set)',
+                             self.unet.config.num_class_embeds)
+
+    @staticmethod
+    def _check_range(inputs: torch.Tensor) -> None:
+        """The schedules assume images in [-1, 1]: a batch far outside (e.g. 0-255 pixels from
+        a preprocessor without mean / std) is an error, not a silently wrong model."""
+        lo, hi = (float(v) for v in torch.aminmax(inputs.detach().float()))
+        if lo < -10 or hi > 10:  # generous: noise-augmented batches may leave [-1, 1] a bit
+            raise ValueError(f'DDPM inputs span [{lo:.3g}, {hi:.3g}]; the data preprocessor must '
+                             'map images to [-1, 1] (e.g. mean=[127.5] * 3, std=[127.5] * 3)')
 
     def loss(self, inputs: torch.Tensor, data_samples=None) -> Dict[str, torch.Tensor]:
         check_image_size(self.unet, inputs)
+        self._check_range(inputs)
         labels = self._labels(data_samples, inputs.device)
         t = self.objective.sample_time(inputs.shape[0], inputs.device)
         loss = self.objective.loss(

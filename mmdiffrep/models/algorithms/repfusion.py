@@ -301,7 +301,8 @@ class RepFusion(BaseModel):
         labels = None
         if sampler.learned:  # check before any work is done
             labels = gather_labels(data_samples, inputs.device,
-                                   'the learned timestep policy (its reward is a task loss)')
+                                   'the learned timestep policy (its reward is a task loss)',
+                                   sampler.num_classes)
         with torch.no_grad():  # a draw; the policy's gradient comes from its own loss
             t, index = self.timestep_sampler(inputs, return_index=True)
         teacher_feats = self.teacher(inputs, timesteps=t)
