@@ -30,7 +30,9 @@ class FrozenModule:
     to the module."""
 
     def __init__(self, module: nn.Module):
-        self.module = module.eval().requires_grad_(False)
+        module.eval()  # (some toolbox backbones' train() returns None: no chaining)
+        module.requires_grad_(False)
+        self.module = module
 
     def __call__(self, *args, **kwargs):
         return self.module(*args, **kwargs)

@@ -18,10 +18,11 @@ from typing import Dict, Optional
 import torch
 from mmengine.model import BaseModel
 
-from mmdiffrep.diffusion import build_unet, check_image_size
+from mmdiffrep.diffusion import build_unet, check_image_size, resolve_block
 from mmdiffrep.diffusion.objective import DenoisingObjective
 from mmdiffrep.diffusion.sampling import sample_images
 from mmdiffrep.registry import MODELS
+from mmdiffrep.utils.recorder import OutputRecorder
 from ..utils import gather_labels
 
 
@@ -39,6 +40,9 @@ class DDPM(BaseModel):
         loss_weighting: ``'none'`` (plain MSE of the target) or ``'min_snr'`` (Min-SNR-gamma,
             Hang et al. 2023); any weighting of the objective.
         min_snr_gamma: gamma of ``'min_snr'``.
+        alignment: a :class:`~mmdiffrep.models.algorithms.alignment.RepresentationAlignment`
+            config (REPA: align a block's features on x_t to a frozen encoder's of x0; or the
+            dispersive loss); adds ``loss_align``.
         data_preprocessor: must map images to [-1, 1] (e.g. mean = std = 127.5).
     """
 
@@ -49,6 +53,7 @@ class DDPM(BaseModel):
                  prediction_type: str = 'epsilon',
                  loss_weighting: str = 'none',
                  min_snr_gamma: float = 5.0,
+                 alignment: Optional[dict] = None,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None):
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
@@ -61,6 +66,10 @@ class DDPM(BaseModel):
         self.unet = build_unet(unet_cfg)
         self.prediction_type = prediction_type
         self.class_conditional = self.unet.config.num_class_embeds is not None
+        self.alignment = None
+        if alignment is not None:
+            self.alignment = MODELS.build(alignment)
+            self.alignment.attach(self.unet)
 
     def _labels(self, data_samples, device) -> Optional[torch.Tensor]:
         if not self.class_conditional:
@@ -83,9 +92,16 @@ class DDPM(BaseModel):
         self._check_range(inputs)
         labels = self._labels(data_samples, inputs.device)
         t = self.objective.sample_time(inputs.shape[0], inputs.device)
-        loss = self.objective.loss(
-            inputs, t, lambda x, steps: self.unet(x, steps, class_labels=labels).sample)
-        return dict(loss_diffusion=loss)
+        align = self.alignment is not None and self.alignment.active()
+        recorder = OutputRecorder(
+            {'block': resolve_block(self.unet, self.alignment.block)[1]} if align else {})
+        with recorder:  # the aligned block's output on x_t, from the same U-Net call
+            loss = self.objective.loss(
+                inputs, t, lambda x, steps: self.unet(x, steps, class_labels=labels).sample)
+        losses = dict(loss_diffusion=loss)
+        if align:
+            losses['loss_align'] = self.alignment.loss(recorder.outputs['block'], inputs)
+        return losses
 
     @torch.no_grad()
     def sample(self, num: int, steps: int = 50, labels: Optional[torch.Tensor] = None,
