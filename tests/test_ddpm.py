@@ -150,3 +150,41 @@ def test_resume_restores_ema_and_optimizer_state(tmp_path, repo_root, shapes_roo
     adam_steps = {int(s['step']) for s in final['optimizer']['state'].values()}
     assert adam_steps == {4}
     assert (tmp_path / 'w2' / 'samples' / 'iter_4.png').exists()
+
+
+def test_classifier_free_guidance_matches_two_separate_forwards():
+    """Label dropout trains the null class (the last embedding); guided DDIM sampling uses
+    out(null) + w (out(label) - out(null)) at every step, computed here by hand with two
+    plain forwards; w = 1 is the plain conditional sampler."""
+    from diffusers import DDIMScheduler
+    from mmpretrain.structures import DataSample
+    torch.manual_seed(0)
+    model = DDPM(dict(TINY, num_class_embeds=4), label_dropout=0.999).eval()
+    assert model.null_label == 3
+    seen = []
+    model.unet.class_embedding.register_forward_pre_hook(lambda m, a: seen.append(a[0]))
+    model.train()
+    model.loss(torch.rand(4, 3, 16, 16) * 2 - 1,
+               [DataSample().set_gt_label(y) for y in (0, 1, 2, 0)])
+    assert seen[-1].tolist() == [3, 3, 3, 3]  # dropped to the null class
+    model.eval()
+    labels = torch.tensor([0, 2])
+    got = model.sample(2, steps=4, labels=labels, generator=torch.Generator().manual_seed(5),
+                       guidance_scale=3.0)
+    sched = DDIMScheduler.from_config(model.scheduler.config)
+    sched.set_timesteps(4)
+    x = torch.randn((2, 3, 16, 16), generator=torch.Generator().manual_seed(5))
+    with torch.no_grad():
+        for t in sched.timesteps:
+            cond = model.unet(x, t, class_labels=labels).sample
+            null = model.unet(x, t, class_labels=torch.full_like(labels, 3)).sample
+            x = sched.step(null + 3.0 * (cond - null), t, x).prev_sample
+    torch.testing.assert_close(got, x.clamp(-1, 1), atol=1e-4, rtol=1e-4)
+    plain = model.sample(2, steps=4, labels=labels, generator=torch.Generator().manual_seed(5))
+    one = model.sample(2, steps=4, labels=labels, generator=torch.Generator().manual_seed(5),
+                       guidance_scale=1.0)
+    torch.testing.assert_close(one, plain, atol=1e-4, rtol=1e-4)
+    with pytest.raises(ValueError, match='needs a DDPM trained with label_dropout'):
+        DDPM(dict(TINY, num_class_embeds=4)).sample(2, steps=2, guidance_scale=2.0)
+    with pytest.raises(ValueError, match='needs a class-conditional U-Net'):
+        DDPM(TINY, label_dropout=0.1)

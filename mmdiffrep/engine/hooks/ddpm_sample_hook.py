@@ -23,15 +23,16 @@ class DDPMSampleHook(Hook):
         num_samples: images per grid (a square number looks best).
         steps: DDIM sampling steps.
         seed: fixed noise so grids of different iterations are comparable.
+        guidance_scale: classifier-free guidance for DDPMs trained with ``label_dropout``.
     """
     priority = 'LOW'
 
     def __init__(self, interval: int = 1000, num_samples: int = 36, steps: int = 50,
-                 seed: int = 0, sampler: str = 'ddim'):
+                 seed: int = 0, sampler: str = 'ddim', guidance_scale: Optional[float] = None):
         if interval < 1:
             raise ValueError(f'interval must be >= 1, got {interval}')
         self.interval, self.num_samples, self.steps = interval, num_samples, steps
-        self.seed, self.sampler = seed, sampler
+        self.seed, self.sampler, self.guidance_scale = seed, sampler, guidance_scale
 
     def _model(self, runner):
         model = runner.model.module if is_model_wrapper(runner.model) else runner.model
@@ -50,8 +51,9 @@ class DDPMSampleHook(Hook):
         was_training = model.training
         model.eval()
         gen = torch.Generator().manual_seed(self.seed)
+        kwargs = {} if self.guidance_scale is None else dict(guidance_scale=self.guidance_scale)
         images = model.sample(self.num_samples, steps=self.steps, generator=gen,
-                              sampler=self.sampler)
+                              sampler=self.sampler, **kwargs)
         model.train(was_training)
         grid = make_grid(images)
         out_dir = osp.join(runner.work_dir, 'samples')

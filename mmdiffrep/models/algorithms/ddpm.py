@@ -40,6 +40,9 @@ class DDPM(BaseModel):
         loss_weighting: ``'none'`` (plain MSE of the target) or ``'min_snr'`` (Min-SNR-gamma,
             Hang et al. 2023); any weighting of the objective.
         min_snr_gamma: gamma of ``'min_snr'``.
+        label_dropout: for classifier-free guidance: the probability of replacing a training
+            label by the null class, the LAST class embedding (so ``num_class_embeds`` = number
+            of classes + 1); sample with ``guidance_scale``.
         alignment: a :class:`~mmdiffrep.models.algorithms.alignment.RepresentationAlignment`
             config (REPA: align a block's features on x_t to a frozen encoder's of x0; or the
             dispersive loss); adds ``loss_align``.
@@ -53,6 +56,7 @@ class DDPM(BaseModel):
                  prediction_type: str = 'epsilon',
                  loss_weighting: str = 'none',
                  min_snr_gamma: float = 5.0,
+                 label_dropout: float = 0.0,
                  alignment: Optional[dict] = None,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None):
@@ -66,6 +70,14 @@ class DDPM(BaseModel):
         self.unet = build_unet(unet_cfg)
         self.prediction_type = prediction_type
         self.class_conditional = self.unet.config.num_class_embeds is not None
+        if not 0 <= label_dropout < 1:
+            raise ValueError(f'label_dropout must be in [0, 1), got {label_dropout}')
+        if label_dropout and not self.class_conditional:
+            raise ValueError('label_dropout (classifier-free guidance) needs a class-conditional '
+                             'U-Net: set unet_cfg.num_class_embeds = classes + 1 (the null class)')
+        self.label_dropout = float(label_dropout)
+        #: the null class of classifier-free guidance (None: trained without label dropout)
+        self.null_label = self.unet.config.num_class_embeds - 1 if label_dropout else None
         self.alignment = None
         if alignment is not None:
             self.alignment = MODELS.build(alignment)
@@ -74,9 +86,13 @@ class DDPM(BaseModel):
     def _labels(self, data_samples, device) -> Optional[torch.Tensor]:
         if not self.class_conditional:
             return None
-        return gather_labels(data_samples, device,
-                             'a class-conditional DDPM (num_class_embeds set)',
-                             self.unet.config.num_class_embeds)
+        num_classes = self.unet.config.num_class_embeds - (self.null_label is not None)
+        labels = gather_labels(data_samples, device,
+                               'a class-conditional DDPM (num_class_embeds set)', num_classes)
+        if self.label_dropout and self.training:
+            drop = torch.rand(labels.shape, device=device) < self.label_dropout
+            labels = torch.where(drop, torch.full_like(labels, self.null_label), labels)
+        return labels
 
     @staticmethod
     def _check_range(inputs: torch.Tensor) -> None:
@@ -105,12 +121,19 @@ class DDPM(BaseModel):
 
     @torch.no_grad()
     def sample(self, num: int, steps: int = 50, labels: Optional[torch.Tensor] = None,
-               generator: Optional[torch.Generator] = None, sampler: str = 'ddim') -> torch.Tensor:
-        """``num`` images in [-1, 1] from noise with diffusers' DDIM (or DDPM) sampler."""
+               generator: Optional[torch.Generator] = None, sampler: str = 'ddim',
+               guidance_scale: Optional[float] = None) -> torch.Tensor:
+        """``num`` images in [-1, 1] from noise with diffusers' DDIM (or DDPM) sampler;
+        ``guidance_scale`` w: classifier-free guidance, ``pred_null + w (pred_label -
+        pred_null)`` (needs ``label_dropout`` in training; w = 1 is the plain conditional)."""
         if self.class_conditional and labels is None:
-            labels = torch.arange(num) % self.unet.config.num_class_embeds
+            classes = self.unet.config.num_class_embeds - (self.null_label is not None)
+            labels = torch.arange(num) % classes
+        if guidance_scale is not None and self.null_label is None:
+            raise ValueError('guidance_scale needs a DDPM trained with label_dropout > 0 (its '
+                             'null class)')
         return sample_images(self.unet, self.scheduler.config, num, steps, labels, generator,
-                             sampler)
+                             sampler, guidance_scale=guidance_scale, null_label=self.null_label)
 
     def forward(self, inputs: torch.Tensor, data_samples=None, mode: str = 'tensor'):
         if mode == 'loss':
