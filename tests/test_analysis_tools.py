@@ -117,3 +117,43 @@ def test_sample_quality_table(tmp_path, shapes_root, repo_root):
     table = (out / 'sample_quality.md').read_text().splitlines()
     assert len(table) == 2 + 2  # header, rule, real val, samples
     assert (out / 'samples_m.png').exists()
+
+
+def test_self_labels_kmeans_recovers_separated_clusters_and_scores_them():
+    sys.path.insert(0, osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), 'tools',
+                                'dataset_converters'))
+    import self_labels
+    torch.manual_seed(0)
+    centres = torch.eye(4) * 10
+    truth = torch.arange(200) % 4
+    x = centres[truth] + 0.3 * torch.randn(200, 4)
+    clusters = self_labels.kmeans(x, 4, seed=0)
+    purity, nmi = self_labels.purity_and_nmi(clusters, truth)
+    assert purity == 1.0 and nmi == pytest.approx(1.0, abs=1e-6)  # a relabelling of the truth
+    purity, nmi = self_labels.purity_and_nmi(torch.zeros(200, dtype=torch.long), truth)
+    assert purity == 0.25 and nmi == pytest.approx(0.0, abs=1e-6)
+    with pytest.raises(ValueError, match='k=201 must be in'):
+        self_labels.kmeans(x, 201)
+
+
+def test_self_labels_tool_writes_the_toolbox_format(tmp_path, shapes_root, repo_root):
+    """A random encoder's clusters in mmpretrain's list format, one line per training image;
+    an existing file is not overwritten without --overwrite."""
+    import self_labels
+    cfg = tmp_path / 'enc.py'
+    cfg.write_text("default_scope = 'mmpretrain'\nmodel = dict(backbone=dict("
+                   "type='ResNet_CIFAR', depth=18, stem_channels=8, base_channels=8), "
+                   "data_preprocessor=dict(mean=[127.5] * 3, std=[127.5] * 3))\n")
+    from mmpretrain.models import ResNet_CIFAR
+    torch.save(dict(state_dict={f'backbone.{k}': v for k, v in ResNet_CIFAR(
+        depth=18, stem_channels=8, base_channels=8).state_dict().items()}), tmp_path / 'w.pth')
+    args = [str(cfg), str(tmp_path / 'w.pth'), '--data', shapes_root, '--k', '3',
+            '--out', 'annotations/cls_train_self_k3.txt']
+    self_labels.main(args)
+    lines = open(osp.join(shapes_root, 'annotations/cls_train_self_k3.txt')).read().split('\n')
+    names = [ln.split()[0] for ln in open(osp.join(shapes_root, 'annotations/cls_train.txt'))
+             if ln.strip()]
+    rows = [ln.split() for ln in lines if ln]
+    assert [r[0] for r in rows] == names and {int(r[1]) for r in rows} <= {0, 1, 2}
+    with pytest.raises(FileExistsError, match='--overwrite'):
+        self_labels.main(args)
