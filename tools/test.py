@@ -25,7 +25,8 @@ from mmdiffrep.utils.config import (check_data_roots, cpu_friendly_dist_backend,
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description='Test (evaluate) a model')
     parser.add_argument('config', help='test config file path')
-    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('checkpoint', help='checkpoint file, or "none" for a model whose '
+                        'weights come from its config (e.g. the zero-shot DiffusionClassifier)')
     parser.add_argument('--work-dir', help='the dir to save logs and metrics')
     parser.add_argument('--out', help='dump the raw predictions to this pickle file')
     parser.add_argument('--amp', action='store_true', help='test with mixed precision')
@@ -49,9 +50,13 @@ def main(argv=None):
         cfg.merge_from_dict(args.cfg_options)
     cfg.launcher = args.launcher
     set_work_dir(cfg, args.work_dir, args.config)
-    if not osp.isfile(args.checkpoint):
-        raise FileNotFoundError(f'checkpoint {args.checkpoint!r} does not exist')
-    cfg.load_from = args.checkpoint
+    if args.checkpoint.lower() == 'none':
+        cfg.load_from = None
+    elif not osp.isfile(args.checkpoint):
+        raise FileNotFoundError(f'checkpoint {args.checkpoint!r} does not exist (use "none" '
+                                'for a model that needs no checkpoint)')
+    else:
+        cfg.load_from = args.checkpoint
     if args.amp:
         cfg.test_cfg = dict(cfg.get('test_cfg') or {}, fp16=True)
     check_data_roots(cfg)

@@ -1,8 +1,9 @@
 """Algorithms (mmengine ``BaseModel``s with a ``loss()``): DDPM training (with optional
-representation alignment), RepFusion, DRL."""
+representation alignment and guidance), RepFusion, DRL, the zero-shot Diffusion Classifier."""
 from .alignment import RepresentationAlignment
 from .ddpm import DDPM
+from .diffusion_classifier import DiffusionClassifier
 from .drl import DRL
 from .repfusion import RepFusion
 
-__all__ = ['DDPM', 'DRL', 'RepFusion', 'RepresentationAlignment']
+__all__ = ['DDPM', 'DiffusionClassifier', 'DRL', 'RepFusion', 'RepresentationAlignment']
