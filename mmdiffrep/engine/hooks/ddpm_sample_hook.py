@@ -72,4 +72,3 @@ class DDPMSampleHook(Hook):
     def after_train(self, runner):
         if runner.iter % self.interval:
             self._write(runner, f'iter_{runner.iter}', runner.iter)
-

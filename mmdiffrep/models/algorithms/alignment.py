@@ -162,4 +162,3 @@ class RepresentationAlignment(FrozenHolderMixin, nn.Module):
                                  align_corners=False)
         cos = F.cosine_similarity(pred.float(), target, dim=1)  # (B, H', W')
         return -self.loss_weight * cos.mean()
-
