@@ -12,12 +12,14 @@ def sample_images(unet: nn.Module, scheduler_config, num: int, steps: int = 50,
                   labels: Optional[torch.Tensor] = None,
                   generator: Optional[torch.Generator] = None,
                   sampler: str = 'ddim', guidance_scale: Optional[float] = None,
-                  null_label: Optional[int] = None) -> torch.Tensor:
+                  null_label=None) -> torch.Tensor:
     """``num`` images in [-1, 1] (N, C, H, W) at the U-Net's ``sample_size``, starting from
     noise drawn with ``generator`` (on the CPU, so seeds give the same images on any device).
 
-    ``guidance_scale`` w with ``null_label``: classifier-free guidance, the prediction
-    ``out(null) + w (out(labels) - out(null))`` from one batched forward of both."""
+    ``labels`` are class indices, or (N, D) class-embedding vectors for U-Nets with
+    ``class_embed_type='identity'`` (representation-conditioned generation). ``guidance_scale``
+    w with ``null_label`` (an index, or the null embedding (N, D)): classifier-free guidance,
+    the prediction ``out(null) + w (out(labels) - out(null))`` from one batched forward."""
     from diffusers import DDIMScheduler, DDPMScheduler
     if sampler not in SAMPLERS:
         raise ValueError(f'unknown sampler {sampler!r}; expected one of {SAMPLERS}')
@@ -32,7 +34,9 @@ def sample_images(unet: nn.Module, scheduler_config, num: int, steps: int = 50,
     if guided:
         if labels is None or null_label is None:
             raise ValueError('classifier-free guidance needs labels and the null label')
-        both = torch.cat([labels, torch.full_like(labels, null_label)])
+        null = null_label.to(labels) if isinstance(null_label, torch.Tensor) \
+            else torch.full_like(labels, null_label)
+        both = torch.cat([labels, null])
     for t in sched.timesteps:
         if guided:
             pair = unet(torch.cat([x, x]), t.to(p.device), class_labels=both).sample

@@ -43,6 +43,9 @@ class DDPM(BaseModel):
         label_dropout: for classifier-free guidance: the probability of replacing a training
             label by the null class, the LAST class embedding (so ``num_class_embeds`` = number
             of classes + 1); sample with ``guidance_scale``.
+        representation: a :class:`~mmdiffrep.models.algorithms.rcg.RepresentationConditioner`
+            config: condition on a frozen encoder's representation of x0 (RCG); the U-Net's
+            class embedding becomes the representation path (leave ``num_class_embeds`` out).
         alignment: a :class:`~mmdiffrep.models.algorithms.alignment.RepresentationAlignment`
             config (REPA: align a block's features on x_t to a frozen encoder's of x0; or the
             dispersive loss); adds ``loss_align``.
@@ -57,6 +60,7 @@ class DDPM(BaseModel):
                  loss_weighting: str = 'none',
                  min_snr_gamma: float = 5.0,
                  label_dropout: float = 0.0,
+                 representation: Optional[dict] = None,
                  alignment: Optional[dict] = None,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None):
@@ -67,7 +71,18 @@ class DDPM(BaseModel):
             min_snr_gamma=min_snr_gamma, reduction='mean',
             arg_names=dict(prediction='prediction_type', weighting='loss_weighting'))
         self.scheduler = self.objective.process.scheduler  # sampling and export read it
+        self.representation = None
+        if representation is not None:
+            unet_cfg = dict(unet_cfg)
+            for key in ('num_class_embeds', 'class_embed_type'):
+                if unet_cfg.get(key) is not None:
+                    raise ValueError(f'unet_cfg.{key} is set by the representation condition '
+                                     '(it uses the identity class-embedding path): remove it')
+            unet_cfg['class_embed_type'] = 'identity'
         self.unet = build_unet(unet_cfg)
+        if representation is not None:
+            self.representation = MODELS.build(representation)
+            self.representation.attach(self.unet.time_embedding.linear_2.out_features)
         self.prediction_type = prediction_type
         self.class_conditional = self.unet.config.num_class_embeds is not None
         if not 0 <= label_dropout < 1:
@@ -83,7 +98,9 @@ class DDPM(BaseModel):
             self.alignment = MODELS.build(alignment)
             self.alignment.attach(self.unet)
 
-    def _labels(self, data_samples, device) -> Optional[torch.Tensor]:
+    def _labels(self, data_samples, device, inputs=None) -> Optional[torch.Tensor]:
+        if self.representation is not None:  # the representation's embedding
+            return self.representation.training_embedding(inputs)
         if not self.class_conditional:
             return None
         num_classes = self.unet.config.num_class_embeds - (self.null_label is not None)
@@ -106,7 +123,7 @@ class DDPM(BaseModel):
     def loss(self, inputs: torch.Tensor, data_samples=None) -> Dict[str, torch.Tensor]:
         check_image_size(self.unet, inputs)
         self._check_range(inputs)
-        labels = self._labels(data_samples, inputs.device)
+        labels = self._labels(data_samples, inputs.device, inputs)
         t = self.objective.sample_time(inputs.shape[0], inputs.device)
         align = self.alignment is not None and self.alignment.active()
         recorder = OutputRecorder(
@@ -122,10 +139,24 @@ class DDPM(BaseModel):
     @torch.no_grad()
     def sample(self, num: int, steps: int = 50, labels: Optional[torch.Tensor] = None,
                generator: Optional[torch.Generator] = None, sampler: str = 'ddim',
-               guidance_scale: Optional[float] = None) -> torch.Tensor:
+               guidance_scale: Optional[float] = None,
+               representations: Optional[torch.Tensor] = None) -> torch.Tensor:
         """``num`` images in [-1, 1] from noise with diffusers' DDIM (or DDPM) sampler;
         ``guidance_scale`` w: classifier-free guidance, ``pred_null + w (pred_label -
-        pred_null)`` (needs ``label_dropout`` in training; w = 1 is the plain conditional)."""
+        pred_null)`` (needs ``label_dropout`` in training; w = 1 is the plain conditional).
+        ``representations`` (num, D): for a representation-conditioned DDPM (RCG); without
+        them it samples from the null vector (unconditional)."""
+        if self.representation is not None:
+            if labels is not None:
+                raise ValueError('a representation-conditioned DDPM takes representations=, '
+                                 'not labels')
+            embeds = self.representation.embed(representations, num)
+            null = self.representation.embed(None, num)
+            return sample_images(self.unet, self.scheduler.config, num, steps, embeds,
+                                 generator, sampler, guidance_scale=guidance_scale,
+                                 null_label=null)
+        if representations is not None:
+            raise ValueError('representations= needs DDPM(representation=...)')
         if self.class_conditional and labels is None:
             classes = self.unet.config.num_class_embeds - (self.null_label is not None)
             labels = torch.arange(num) % classes
