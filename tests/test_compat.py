@@ -84,6 +84,20 @@ def test_every_fix_has_a_version_guard():
     assert not checkpoint_loading.needed('2.5.1')  # weights_only was not the default yet
     assert mmpose_numpy2.needed('2.4.0') and not mmpose_numpy2.needed('1.26.4')
     assert cpu_distributed.needed('0.10.7') and not cpu_distributed.needed('0.11.0')
+    from mmdiffrep.compat import atomic_checkpoints
+    assert atomic_checkpoints.needed('0.10.7') and not atomic_checkpoints.needed('0.11.0')
+
+
+def test_local_writes_are_atomic(tmp_path):
+    """A failing write leaves the old file intact and no temporary file behind."""
+    from mmengine.fileio.backends.local_backend import LocalBackend
+    path = tmp_path / 'ckpt.pth'
+    LocalBackend().put(b'old', path)
+    with pytest.raises(TypeError):
+        LocalBackend().put(object(), path)  # not bytes: the write fails half-way
+    assert path.read_bytes() == b'old' and [p.name for p in tmp_path.iterdir()] == ['ckpt.pth']
+    LocalBackend().put_text('new', path)
+    assert path.read_text() == 'new'
 
 
 class _Payload:

@@ -128,6 +128,55 @@ def test_resume_with_nothing_to_resume_is_an_error(tmp_path, repo_root, shapes_r
     assert not (tmp_path / 'empty' / 'epoch_1.pth').exists()
 
 
+def test_kill_during_checkpoint_save_leaves_a_resumable_checkpoint(tmp_path, repo_root,
+                                                                   shapes_root, subprocess_env):
+    """Regression: with max_keep_ckpts=1 mmengine deleted the old checkpoint before writing the
+    new one, so a kill during the write left nothing to resume. The process is killed inside
+    torch.save of the third checkpoint; epoch 2 must survive, complete, and --resume must
+    continue from it."""
+    (tmp_path / 'killer.py').write_text(
+        'import os, signal, torch\n'
+        '_save, _n = torch.save, [0]\n'
+        'def save(obj, f, *a, **k):\n'
+        '    if isinstance(obj, dict) and "state_dict" in obj and "meta" in obj:\n'
+        '        _n[0] += 1\n'
+        '        if _n[0] == 3:\n'
+        '            os.kill(os.getpid(), signal.SIGKILL)\n'
+        '    return _save(obj, f, *a, **k)\n'
+        'torch.save = save\n')
+    cfg = tiny_config(tmp_path, repo_root, CLS, shapes_root,
+                      'train_cfg = dict(max_epochs=4, val_interval=100)\n'
+                      'default_hooks = dict(checkpoint=dict(interval=1, max_keep_ckpts=1, '
+                      'save_best=None))\n'
+                      "custom_imports = dict(imports=['killer', 'mmdiffrep'], "
+                      'allow_failed_imports=False)\n')
+    work = tmp_path / 'work'
+    env = dict(subprocess_env, PYTHONPATH=f'{tmp_path}{os.pathsep}'
+               + subprocess_env.get('PYTHONPATH', ''))
+    out = subprocess.run([sys.executable, 'tools/train.py', cfg, '--work-dir', str(work)],
+                         cwd=repo_root, env=env, capture_output=True, text=True, timeout=300)
+    assert out.returncode == -signal.SIGKILL, out.stderr[-2000:]
+    assert not (work / 'epoch_3.pth').exists()
+    assert ckpt_meta(work / 'epoch_2.pth')['epoch'] == 2  # complete and loadable
+    log = run_tool(['tools/train.py', cfg, '--work-dir', str(work), '--resume'], env,
+                   repo_root)  # (two saves: the killer does not fire)
+    assert 'resumed epoch: 2, iter: 12' in log
+    assert ckpt_meta(work / 'epoch_4.pth')['epoch'] == 4
+    assert not (work / 'epoch_2.pth').exists()  # max_keep_ckpts=1 still holds
+
+
+def test_resume_falls_back_to_the_newest_loadable_checkpoint(tmp_path):
+    from mmdiffrep.utils.config import resumable_checkpoint
+    torch.save(dict(meta=dict(epoch=1), state_dict={}), tmp_path / 'epoch_1.pth')
+    (tmp_path / 'epoch_2.pth').write_bytes(b'PK\x03\x04 truncated')
+    os.utime(tmp_path / 'epoch_2.pth')  # the newer one
+    (tmp_path / 'last_checkpoint').write_text(str(tmp_path / 'epoch_2.pth'))
+    lines = []
+    assert resumable_checkpoint(str(tmp_path), lines.append) == str(tmp_path / 'epoch_1.pth')
+    assert any('cannot be loaded' in ln for ln in lines)
+    assert any('falling back to the newest loadable checkpoint' in ln for ln in lines)
+
+
 def test_torchrun_two_cpu_processes(tmp_path, repo_root, shapes_root, subprocess_env):
     """2-process DDP on the CPU (gloo): each rank sees half of the data."""
     cfg = tiny_config(tmp_path, repo_root, CLS, shapes_root,

@@ -21,7 +21,7 @@ from mmengine.runner import Runner  # noqa: E402
 
 from mmdiffrep.utils import register_all_modules  # noqa: E402
 from mmdiffrep.utils.config import (check_data_roots, cpu_friendly_dist_backend,  # noqa: E402
-                                    set_work_dir, shutdown_distributed)
+                                    resumable_checkpoint, set_work_dir, shutdown_distributed)
 
 
 def parse_args(argv=None):
@@ -73,14 +73,18 @@ def merge_args(cfg, args):
             cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
 
     if args.resume == 'auto':
-        found = osp.isfile(osp.join(cfg.work_dir, 'last_checkpoint')) or \
-            bool(glob.glob(osp.join(cfg.work_dir, '*.pth')))
+        found = glob.glob(osp.join(cfg.work_dir, '*.pth')) or \
+            osp.isfile(osp.join(cfg.work_dir, 'last_checkpoint'))
         if not found:  # mmengine would silently train from scratch
             raise FileNotFoundError(f'--resume: nothing to resume in {cfg.work_dir!r} (no '
                                     'last_checkpoint, no *.pth); run without --resume to start '
                                     'a new training, or give --resume CHECKPOINT')
+        ckpt = resumable_checkpoint(cfg.work_dir)
+        if ckpt is None:
+            raise FileNotFoundError(f'--resume: no checkpoint in {cfg.work_dir!r} can be '
+                                    'loaded (see above)')
         cfg.resume = True
-        cfg.load_from = None
+        cfg.load_from = ckpt  # the named one, or the newest loadable
     elif args.resume is not None:
         if not osp.isfile(args.resume):
             raise FileNotFoundError(f'--resume checkpoint {args.resume!r} does not exist')

@@ -149,3 +149,35 @@ def read_config_text(text: str) -> dict:
             except ValueError:
                 continue
     return out
+
+
+def resumable_checkpoint(work_dir: str, log=print) -> Optional[str]:
+    """The checkpoint ``--resume`` continues from: the one ``last_checkpoint`` names if it
+    loads, else the newest ``*.pth`` in ``work_dir`` that loads (with a log line saying so);
+    None when there is none."""
+    import glob
+
+    import torch
+
+    def loads(path: str) -> bool:
+        try:
+            torch.load(path, map_location='cpu', weights_only=True)
+            return True
+        except Exception as e:  # truncated, corrupt or not a checkpoint
+            log(f'--resume: {path} cannot be loaded ({type(e).__name__}: {str(e)[:120]})')
+            return False
+
+    named = None
+    pointer = osp.join(work_dir, 'last_checkpoint')
+    if osp.isfile(pointer):
+        with open(pointer) as f:
+            named = f.read().strip()
+        if named and osp.isfile(named) and loads(named):
+            return named
+    for path in sorted(glob.glob(osp.join(work_dir, '*.pth')), key=osp.getmtime,
+                       reverse=True):
+        if path != named and loads(path):
+            log(f'--resume: falling back to the newest loadable checkpoint {path}'
+                + (f' (last_checkpoint names {named})' if named else ''))
+            return path
+    return None
