@@ -386,3 +386,12 @@ def test_scheduler_cfg_speaks_the_package_schedule_names():
     assert bb.extractor.scheduler.config.beta_schedule == 'squaredcos_cap_v2'
     with pytest.raises(ValueError, match="unknown beta_schedule 'cosin'"):
         load_scheduler(None, dict(beta_schedule='cosin'))
+
+
+def test_a_corrupt_checkpoint_is_an_error_that_names_the_file(tmp_path):
+    """Regression: torch's error named no file (and for random bytes suggested
+    weights_only=False)."""
+    bad = tmp_path / 'truncated.pth'
+    bad.write_bytes(b'PK\x03\x04 not a whole checkpoint')
+    with pytest.raises(RuntimeError, match=r"cannot load the checkpoint '.*truncated\.pth'"):
+        DiffusionUNet(pretrained=str(bad), unet_cfg=UNET_CFG, blocks=['mid'])

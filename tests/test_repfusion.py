@@ -379,6 +379,10 @@ def test_converter_writes_a_plain_backbone_checkpoint(teacher_dir, tmp_path, rep
     assert set(out['state_dict']) == set(model.student.state_dict())
     assert out['meta']['export']['prefix'] == 'student.'
     assert out['meta']['export']['iter'] == 7
+    # an existing output is not replaced silently
+    with pytest.raises(FileExistsError, match='pass --overwrite'):
+        export_backbone.main([str(ckpt), str(tmp_path / 'student.pth')])
+    export_backbone.main([str(ckpt), str(tmp_path / 'student.pth'), '--overwrite'])
     with pytest.raises(ValueError, match='no backbone weights'):
         export_backbone.extract(dict(state_dict={'backbone.x': torch.zeros(1)}))
 

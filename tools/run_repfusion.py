@@ -95,7 +95,7 @@ def main(argv=None):
             else:
                 mins = train(config, work, seed, args.distill_options)
                 run([sys.executable, 'tools/model_converters/export_backbone.py',
-                     last_checkpoint(work), students[config]])
+                     last_checkpoint(work), students[config], '--overwrite'])  # just trained
             minutes.setdefault(('distill', ''), []).append(mins)
             commands.append(f'python tools/train.py {config} --work-dir {work} '
                             f'--cfg-options randomness.seed={seed} '

@@ -32,7 +32,12 @@ def _load_state_dict(path: str) -> dict:
     if path.endswith('.safetensors'):
         from safetensors.torch import load_file
         return load_file(path)
-    ckpt = torch.load(path, map_location='cpu')  # weights_only (see mmdiffrep.compat)
+    try:
+        ckpt = torch.load(path, map_location='cpu')  # weights_only (see mmdiffrep.compat)
+    except Exception as e:  # truncated / corrupt / not a checkpoint: name the file
+        raise RuntimeError(f'cannot load the checkpoint {path!r} ({type(e).__name__}): '
+                           f'{str(e).splitlines()[0][:200]}. Is the file complete (not '
+                           'truncated) and a torch checkpoint?') from e
     return ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else ckpt
 
 

@@ -181,3 +181,12 @@ def resumable_checkpoint(work_dir: str, log=print) -> Optional[str]:
                 + (f' (last_checkpoint names {named})' if named else ''))
             return path
     return None
+
+
+def refuse_overwrite(path: str, overwrite: bool, what: str) -> None:
+    """A tool's output must not silently replace an existing file or non-empty folder (e.g. a
+    re-export over the shipped teacher would change what every checkpoint built on it means)."""
+    import os
+    exists = osp.isfile(path) or (osp.isdir(path) and bool(os.listdir(path)))
+    if exists and not overwrite:
+        raise FileExistsError(f'{path} exists ({what}); pass --overwrite to replace it')

@@ -15,6 +15,7 @@ import time
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 from mmdiffrep.datasets.shapes import generate_shapes  # noqa: E402
+from mmdiffrep.utils.config import refuse_overwrite  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -28,11 +29,13 @@ def parse_args(argv=None):
                         help='fractions of train written as labelled subsets')
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--no-contact-sheet', action='store_true')
+    parser.add_argument('--overwrite', action='store_true', help='replace an existing dataset')
     return parser.parse_args(argv)
 
 
 def main(argv=None):
     args = parse_args(argv)
+    refuse_overwrite(osp.join(args.out_dir, 'meta.json'), args.overwrite, 'a Shapes dataset')
     start = time.time()
     meta = generate_shapes(args.out_dir, size=args.size, num_train=args.num_train,
                            num_val=args.num_val, num_test=args.num_test,

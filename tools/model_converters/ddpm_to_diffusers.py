@@ -21,6 +21,7 @@ from mmengine.config import Config  # noqa: E402
 
 from mmdiffrep.diffusion import build_unet  # noqa: E402
 from mmdiffrep.diffusion.noise_processes import ddpm_scheduler  # noqa: E402
+from mmdiffrep.utils.config import refuse_overwrite  # noqa: E402
 
 
 def unet_state(ckpt: dict, use_ema: bool) -> dict:
@@ -73,7 +74,9 @@ def main(argv=None):
     parser.add_argument('--reverse', action='store_true', help='diffusers -> mmdiffrep')
     parser.add_argument('--probe-cell', nargs=2, metavar=('BLOCK', 'T'),
                         help='record the val-selected probe block and timestep in the metadata')
+    parser.add_argument('--overwrite', action='store_true', help='replace an existing output')
     args = parser.parse_args(argv)
+    refuse_overwrite(args.dst, args.overwrite, 'the converted model')
     if args.reverse:
         to_mmdiffrep(args.src, args.dst)
     else:

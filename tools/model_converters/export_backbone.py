@@ -28,7 +28,7 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 import mmdiffrep  # noqa: E402,F401  (checkpoint allow-list for torch.load)
 from mmdiffrep.registry import MODELS  # noqa: E402
 from mmdiffrep.utils import register_all_modules  # noqa: E402
-from mmdiffrep.utils.config import read_config_text  # noqa: E402
+from mmdiffrep.utils.config import read_config_text, refuse_overwrite  # noqa: E402
 
 
 def stored_model_cfg(checkpoint: dict) -> dict:
@@ -99,7 +99,9 @@ def main(argv=None):
     parser.add_argument('--prefix', help='the backbone\'s key prefix (default: the algorithm\'s)')
     parser.add_argument('--ema', action='store_true',
                         help="export the EMAHook's averaged weights (e.g. the CIFAR DRL configs)")
+    parser.add_argument('--overwrite', action='store_true', help='replace an existing output')
     args = parser.parse_args(argv)
+    refuse_overwrite(args.out, args.overwrite, 'an exported backbone')
     checkpoint = torch.load(args.checkpoint, map_location='cpu')
     backbone, prefix = extract(checkpoint, args.ema, args.prefix)
     meta = dict(export=dict(describe(checkpoint), source=osp.abspath(args.checkpoint),
