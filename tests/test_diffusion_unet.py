@@ -395,3 +395,34 @@ def test_a_corrupt_checkpoint_is_an_error_that_names_the_file(tmp_path):
     bad.write_bytes(b'PK\x03\x04 not a whole checkpoint')
     with pytest.raises(RuntimeError, match=r"cannot load the checkpoint '.*truncated\.pth'"):
         DiffusionUNet(pretrained=str(bad), unet_cfg=UNET_CFG, blocks=['mid'])
+
+
+@pytest.mark.parametrize('noise', ['none', 'fixed'])
+def test_feature_cache_reuses_features_exactly_and_refuses_stale_ones(noise):
+    """Cached features equal the uncached backbone's for a re-ordered, re-batched second
+    epoch, which is served from the cache; random noise or a trainable U-Net is refused;
+    inputs that never repeat are reported."""
+    torch.manual_seed(0)
+    kw = dict(unet_cfg=UNET_CFG, blocks=['down.1', 'mid'], timesteps=[3, 50], noise=noise)
+    plain, cached = DiffusionUNet(**kw), DiffusionUNet(cache_features=True, **kw)
+    cached.extractor.unet.load_state_dict(plain.extractor.unet.state_dict())
+    x = torch.rand(6, 3, 32, 32) * 2 - 1
+    with torch.no_grad():
+        ref = plain(x)
+        first = cached(x[:4]) + cached(x[4:])
+        assert cached.feature_cache.misses == 6 and cached.feature_cache.hits == 0
+        order = torch.tensor([5, 2, 0, 3, 1, 4])
+        again = cached(x[order])  # epoch 2: other order, one batch
+    assert cached.feature_cache.hits == 6 and cached.feature_cache.misses == 6
+    for r, a in zip(ref, again):
+        torch.testing.assert_close(a, r[order], rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(torch.cat([first[0], first[2]]), ref[0], rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="noise='random' draws new noise"):
+        DiffusionUNet(cache_features=True, **dict(kw, noise='random'))
+    with pytest.raises(ValueError, match=r'the U-Net trains \(frozen=False\)'):
+        DiffusionUNet(cache_features=True, frozen=False, **kw)
+    cached.feature_cache.report_every = 6
+    with torch.no_grad():  # random augmentation: never a hit, said once
+        for _ in range(3):
+            cached(torch.rand(6, 3, 32, 32) * 2 - 1)
+    assert cached.feature_cache._warned

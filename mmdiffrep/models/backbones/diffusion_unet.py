@@ -93,6 +93,10 @@ class DiffusionUNet(FrozenHolderMixin, BaseModule):
             ``NullContext`` for text-conditioned U-Nets, nothing otherwise.
         scheduler_cfg: ``DDPMScheduler`` kwargs (``beta_schedule`` in mmdiffrep's names, e.g.
             ``'cosine'``); default: the pretrained folder's, else DDPM.
+        cache_features: compute each image's features once and reuse them in later epochs
+            (:class:`~mmdiffrep.diffusion.feature_cache.FeatureCache`); only for a frozen U-Net
+            with deterministic features (noise ``'none'`` / ``'fixed'``, no learnable
+            condition), else a clear error; random augmentation is reported in the log.
         vae: for latent U-Nets (Stable-Diffusion style): the
             :class:`~mmdiffrep.diffusion.latents.LatentEncoder` arguments,
             ``dict(pretrained=..., subfolder='vae')`` or ``dict(cfg=dict(...))`` for a random
@@ -124,6 +128,7 @@ class DiffusionUNet(FrozenHolderMixin, BaseModule):
                  condition: Optional[dict] = None,
                  scheduler_cfg: Optional[dict] = None,
                  vae: Optional[dict] = None,
+                 cache_features: bool = False,
                  init_cfg: Optional[dict] = None,
                  **legacy):
         _check_legacy(legacy)
@@ -189,6 +194,18 @@ class DiffusionUNet(FrozenHolderMixin, BaseModule):
                              f'{len(unet.down_blocks)} down blocks')
         self.frozen_stages = frozen_stages
         self._freeze_stages()
+        self.feature_cache = None
+        if cache_features:
+            learnable = self.condition is not None and any(
+                p.requires_grad for p in self.condition.parameters())
+            reason = ('the U-Net trains (frozen=False)' if not frozen else
+                      "noise='random' draws new noise every call" if noise == 'random' else
+                      'the condition is learnable' if learnable else None)
+            if reason:
+                raise ValueError(f'cache_features=True would reuse stale features: {reason}; '
+                                 'it is for a frozen U-Net with deterministic features')
+            from mmdiffrep.diffusion.feature_cache import FeatureCache
+            self.feature_cache = FeatureCache()
 
     def _fixed_stage_modules(self) -> List[nn.Module]:
         if self.frozen or self.frozen_stages < 0:
@@ -278,7 +295,11 @@ class DiffusionUNet(FrozenHolderMixin, BaseModule):
             learnable = self.condition is not None and any(
                 p.requires_grad for p in self.condition.parameters())
             with torch.set_grad_enabled(learnable and torch.is_grad_enabled()):
-                feats = self.extractor(x.to(next(self.unet.parameters()).dtype), timesteps)
+                x = x.to(next(self.unet.parameters()).dtype)
+                if self.feature_cache is not None and timesteps is None:
+                    feats = self.feature_cache(x, self.extractor)
+                else:
+                    feats = self.extractor(x, timesteps)
         else:
             feats = self.extractor(x, timesteps)
         outs = []
