@@ -141,3 +141,13 @@ def test_url_checkpoints_load_weights_only(tmp_path, monkeypatch):
         assert torch.equal(good['state_dict']['w'], torch.ones(2))
     finally:
         server.shutdown()
+
+
+def test_object_dtype_arrays_are_not_allowed(tmp_path):
+    """The allow-list is what mmengine checkpoints contain: numeric / string NumPy arrays, not
+    object arrays (which carry arbitrary pickled Python objects)."""
+    torch.save(dict(meta=dict(x=np.array([1, 'a', None], dtype=object))), tmp_path / 'o.pth')
+    with pytest.raises(pickle.UnpicklingError):
+        torch.load(tmp_path / 'o.pth', map_location='cpu')
+    torch.save(dict(meta=dict(x=np.array(['a', 'b']))), tmp_path / 's.pth')
+    assert torch.load(tmp_path / 's.pth', map_location='cpu')['meta']['x'].tolist() == ['a', 'b']

@@ -33,8 +33,8 @@ def mmengine_checkpoint_safe_globals() -> List[object]:
         from numpy.core.multiarray import _reconstruct, scalar
     dtype_classes = [type(np.dtype(t)) for t in (
         np.bool_, np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32,
-        np.uint64, np.float16, np.float32, np.float64, np.complex64, np.complex128, np.str_,
-        np.object_)]
+        np.uint64, np.float16, np.float32, np.float64, np.complex64, np.complex128, np.str_)]
+    # no object dtype: an object array unpickles arbitrary Python objects
     return [HistoryBuffer, _reconstruct, scalar, np.ndarray, np.dtype, *dtype_classes,
             collections.Counter, collections.defaultdict, collections.OrderedDict]
 
