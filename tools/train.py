@@ -103,6 +103,10 @@ def merge_args(cfg, args):
         cfg.auto_scale_lr.enable = True
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
+    # exact --resume: the generators' states travel in every checkpoint
+    hooks = list(cfg.get('custom_hooks') or [])
+    if not any(str(h.get('type', '')).endswith('RandomStateHook') for h in hooks):
+        cfg.custom_hooks = hooks + [dict(type='mmdiffrep.RandomStateHook')]
     return cfg
 
 

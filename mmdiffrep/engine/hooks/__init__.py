@@ -1,6 +1,8 @@
 """mmengine hooks of mmdiffrep (registered in ``mmdiffrep.registry.HOOKS``)."""
 from .ddpm_sample_hook import DDPMSampleHook
+from .random_state_hook import RandomStateHook
 from .repfusion_hook import RepFusionHook
 from .timestep_policy_hooks import EntropyDecayHook, TimestepPolicyVisHook
 
-__all__ = ['DDPMSampleHook', 'EntropyDecayHook', 'RepFusionHook', 'TimestepPolicyVisHook']
+__all__ = ['DDPMSampleHook', 'EntropyDecayHook', 'RandomStateHook', 'RepFusionHook',
+           'TimestepPolicyVisHook']
