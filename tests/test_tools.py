@@ -194,6 +194,47 @@ def test_torchrun_two_cpu_processes(tmp_path, repo_root, shapes_root, subprocess
     assert 'accuracy/top1' in log
 
 
+def test_ddp_ranks_draw_their_own_timesteps_and_noise(tmp_path, repo_root, shapes_root,
+                                                     subprocess_env):
+    """Regression: under DDP every rank drew the same timesteps and noise (mmengine seeds all
+    ranks alike unless randomness.diff_rank_seed). tools/train.py now sets it for distributed
+    launches: the ranks' generators differ after an iteration, while each rank still gets its
+    own half of the data (the sampler's seed stays shared)."""
+    (tmp_path / 'rankdraws.py').write_text(
+        'import os, torch\n'
+        'from mmengine.hooks import Hook\n'
+        'from mmengine.registry import HOOKS\n'
+        '@HOOKS.register_module(force=True)\n'
+        'class RankDraws(Hook):\n'
+        '    def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):\n'
+        '        if runner.iter == 1:\n'
+        '            idx = [s.metainfo["sample_idx"] for s in data_batch["data_samples"]]\n'
+        '            torch.save(dict(rng=torch.get_rng_state(), idx=idx), os.path.join(\n'
+        '                runner.work_dir, f"rank{runner.rank}.pt"))\n')
+    tiny = dict(type='UNet2DModel', sample_size=32, in_channels=3, out_channels=3,
+                block_out_channels=(8, 16), layers_per_block=1, norm_num_groups=4,
+                down_block_types=('DownBlock2D', 'DownBlock2D'),
+                up_block_types=('UpBlock2D', 'UpBlock2D'))
+    cfg = tmp_path / 'ddpm_ranks.py'
+    cfg.write_text('\n'.join([
+        f"_base_ = {osp.join(repo_root, 'configs/ddpm/ddpm_unet-shapes32_1xb64-1100it_shapes-32x32.py')!r}",
+        f'model = dict(unet_cfg={tiny!r})',
+        f"train_dataloader = dict(batch_size=8, num_workers=0, persistent_workers=False, "
+        f"dataset=dict(data_root={shapes_root + '/'!r}))",
+        'train_cfg = dict(max_iters=2)', 'randomness = dict(seed=0)',
+        "custom_imports = dict(imports=['rankdraws'], allow_failed_imports=False)",
+        "custom_hooks = [dict(type='RankDraws')]"]))
+    work = tmp_path / 'work'
+    env = dict(subprocess_env, PYTHON=sys.executable, PORT=str(29700 + os.getpid() % 1000),
+               PYTHONPATH=f'{tmp_path}{os.pathsep}' + subprocess_env.get('PYTHONPATH', ''))
+    out = subprocess.run(['bash', 'tools/dist_train.sh', str(cfg), '2', '--work-dir', str(work)],
+                         cwd=repo_root, env=env, capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-5000:]
+    r0, r1 = (torch.load(work / f'rank{r}.pt') for r in (0, 1))
+    assert not torch.equal(r0['rng'], r1['rng'])  # their own timesteps and noise
+    assert not set(r0['idx']) & set(r1['idx'])  # and their own images
+
+
 def test_missing_data_root_is_a_clear_error(tmp_path, repo_root, subprocess_env):
     cfg = tiny_config(tmp_path, repo_root, CLS, str(tmp_path / 'nowhere' / 'shapes32'))
     out = subprocess.run([sys.executable, 'tools/train.py', cfg, '--work-dir',

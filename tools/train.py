@@ -103,6 +103,11 @@ def merge_args(cfg, args):
         cfg.auto_scale_lr.enable = True
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
+    # under DDP every rank must draw its own timesteps, noise and augmentations (mmengine's
+    # default gives all ranks the same seed); the data sampler stays in sync either way
+    if cfg.launcher != 'none':
+        cfg.randomness = dict(cfg.get('randomness') or {})
+        cfg.randomness.setdefault('diff_rank_seed', True)
     # exact --resume: the generators' states travel in every checkpoint
     hooks = list(cfg.get('custom_hooks') or [])
     if not any(str(h.get('type', '')).endswith('RandomStateHook') for h in hooks):
