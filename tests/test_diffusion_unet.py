@@ -426,3 +426,20 @@ def test_feature_cache_reuses_features_exactly_and_refuses_stale_ones(noise):
         for _ in range(3):
             cached(torch.rand(6, 3, 32, 32) * 2 - 1)
     assert cached.feature_cache._warned
+
+
+def test_bf16_autocast_features_are_close_to_fp32_and_bad_dtypes_are_refused():
+    torch.manual_seed(0)
+    kw = dict(unet_cfg=UNET_CFG, blocks=['mid'], timesteps=5)
+    ref = DiffusionUNet(**kw)
+    amp = DiffusionUNet(autocast='bfloat16', **kw)
+    amp.extractor.unet.load_state_dict(ref.extractor.unet.state_dict())
+    x = torch.rand(2, 3, 32, 32) * 2 - 1
+    with torch.no_grad():
+        a, r = amp(x)[0], ref(x)[0]
+    assert a.dtype == torch.float32
+    assert (a - r).norm() <= 0.05 * r.norm()  # bf16 has 8 mantissa bits
+    with pytest.raises(ValueError, match="autocast='bf16' is a torch dtype name"):
+        DiffusionUNet(autocast='bf16', **kw)
+    with pytest.raises(ValueError, match='for a frozen U-Net'):
+        DiffusionUNet(autocast='bfloat16', frozen=False, **kw)

@@ -81,6 +81,8 @@ class DiffusionUNet(FrozenHolderMixin, BaseModule):
             parameter-free placeholders (less memory).
         weights_dtype: e.g. ``'float16'`` / ``'bfloat16'`` for a frozen U-Net's weights;
             inputs are cast to it and the features back to float32.
+        autocast: e.g. ``'bfloat16'``: run a frozen U-Net under ``torch.autocast`` in that
+            dtype (CPUs with AVX-512 BF16 / AMX, GPUs); features are returned in float32.
         frozen_stages: for a trainable U-Net (``frozen=False``): ``k >= 0`` keeps the time
             embedding, ``conv_in`` and the first ``k`` down blocks fixed (eval, no gradients);
             -1 trains everything. Per-part learning rates: mmengine's ``paramwise_cfg``, e.g.
@@ -123,6 +125,7 @@ class DiffusionUNet(FrozenHolderMixin, BaseModule):
                  drop_unused: bool = True,
                  early_exit: bool = True,
                  weights_dtype: Optional[str] = None,
+                 autocast: Optional[str] = None,
                  frozen_stages: int = -1,
                  gradient_checkpointing: bool = False,
                  condition: Optional[dict] = None,
@@ -194,6 +197,11 @@ class DiffusionUNet(FrozenHolderMixin, BaseModule):
                              f'{len(unet.down_blocks)} down blocks')
         self.frozen_stages = frozen_stages
         self._freeze_stages()
+        amp_dtype = getattr(torch, autocast, None) if autocast is not None else None
+        if autocast is not None and not (frozen and isinstance(amp_dtype, torch.dtype)):
+            raise ValueError(f'autocast={autocast!r} is a torch dtype name (e.g. "bfloat16") '
+                             'for a frozen U-Net; train with --amp instead')
+        self.autocast = autocast
         self.feature_cache = None
         if cache_features:
             learnable = self.condition is not None and any(
@@ -294,7 +302,9 @@ class DiffusionUNet(FrozenHolderMixin, BaseModule):
             # gradients only for a learnable condition (the U-Net's weights have none)
             learnable = self.condition is not None and any(
                 p.requires_grad for p in self.condition.parameters())
-            with torch.set_grad_enabled(learnable and torch.is_grad_enabled()):
+            amp = torch.autocast(x.device.type, dtype=getattr(torch, self.autocast or 'float32'),
+                                 enabled=self.autocast is not None)
+            with torch.set_grad_enabled(learnable and torch.is_grad_enabled()), amp:
                 x = x.to(next(self.unet.parameters()).dtype)
                 if self.feature_cache is not None and timesteps is None:
                     feats = self.feature_cache(x, self.extractor)
