@@ -753,6 +753,7 @@ def test_repfusion_hook_matches_the_wrapper_form(tmp_path, repo_root, shapes_roo
         f"train_dataloader = dict(batch_size=8, num_workers=0, persistent_workers=False, "
         f"dataset=dict(data_root={shapes_root + '/'!r}))",
         'val_dataloader = None', 'val_evaluator = None', 'val_cfg = None',
+        'test_dataloader = None', 'test_evaluator = None', 'test_cfg = None',
         'train_cfg = dict(max_iters=4, val_interval=100)',
         "default_hooks = dict(checkpoint=dict(interval=2, max_keep_ckpts=-1), "
         "logger=dict(interval=1))",
