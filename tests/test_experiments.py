@@ -75,3 +75,23 @@ def test_best_checkpoint_prefers_the_val_selected_file(tmp_path, monkeypatch):
     (work / 'best_accuracy_top1_iter_480.pth').write_bytes(b'')
     os.utime(work / 'best_accuracy_top1_iter_240.pth', (1, 1))
     assert best_checkpoint('run') == osp.join('run', 'best_accuracy_top1_iter_480.pth')
+
+
+def test_reuse_returns_results_only_for_the_same_run(tmp_path, monkeypatch):
+    """Regression: --reuse returned an earlier run's metrics without checking its config,
+    options or seed."""
+    import json
+    monkeypatch.setattr(experiments, 'ROOT', str(tmp_path))
+    (tmp_path / 'run' / 'test').mkdir(parents=True)
+    (tmp_path / 'run' / 'test' / 'test_metrics.json').write_text(json.dumps({'acc': 1.0}))
+    (tmp_path / 'run' / 'train_minutes.txt').write_text('2.5')
+    with pytest.raises(ValueError, match='no run_record.json'):
+        experiments.train_and_test('a.py', 'run', 0, ['x=1'], reuse=True)
+    (tmp_path / 'run' / 'run_record.json').write_text(json.dumps(
+        experiments.run_record('a.py', 0, ['x=1'])))
+    assert experiments.train_and_test('a.py', 'run', 0, ['x=1'], reuse=True) == (
+        {'acc': 1.0}, 2.5)
+    with pytest.raises(ValueError, match=r"other settings .*'seed': \(0, 1\)"):
+        experiments.train_and_test('a.py', 'run', 1, ['x=1'], reuse=True)
+    with pytest.raises(ValueError, match="'cfg_options'"):
+        experiments.train_and_test('a.py', 'run', 0, ['x=2'], reuse=True)

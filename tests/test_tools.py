@@ -177,6 +177,23 @@ def test_resume_falls_back_to_the_newest_loadable_checkpoint(tmp_path):
     assert any('falling back to the newest loadable checkpoint' in ln for ln in lines)
 
 
+def test_training_into_a_used_work_dir_needs_resume_or_overwrite(tmp_path, repo_root,
+                                                                 shapes_root, subprocess_env):
+    """Regression: re-running tools/train.py into a used work dir silently replaced its
+    checkpoints and moved last_checkpoint into a mixed run."""
+    cfg = tiny_config(tmp_path, repo_root, CLS, shapes_root,
+                      'train_cfg = dict(max_epochs=1, val_interval=100)\n'
+                      'default_hooks = dict(checkpoint=dict(interval=1, save_best=None))')
+    work = str(tmp_path / 'work')
+    run_tool(['tools/train.py', cfg, '--work-dir', work], subprocess_env, repo_root)
+    out = subprocess.run([sys.executable, 'tools/train.py', cfg, '--work-dir', work],
+                         cwd=repo_root, env=subprocess_env, capture_output=True, text=True,
+                         timeout=300)
+    assert out.returncode != 0 and 'holds the checkpoints of an earlier run' in out.stderr
+    run_tool(['tools/train.py', cfg, '--work-dir', work, '--overwrite'], subprocess_env,
+             repo_root)
+
+
 def test_torchrun_two_cpu_processes(tmp_path, repo_root, shapes_root, subprocess_env):
     """2-process DDP on the CPU (gloo): each rank sees half of the data."""
     cfg = tiny_config(tmp_path, repo_root, CLS, shapes_root,

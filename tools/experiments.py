@@ -31,12 +31,38 @@ def train(config: str, work_dir: str, seed: int, cfg_options: Sequence[str] = ()
     """Train ``config`` into ``work_dir``; returns the minutes it took (also written to
     ``{work_dir}/train_minutes.txt``)."""
     start = time.time()
-    run([sys.executable, 'tools/train.py', config, '--work-dir', work_dir, '--cfg-options',
-         f'randomness.seed={seed}', *cfg_options])
+    os.makedirs(osp.join(ROOT, work_dir), exist_ok=True)
+    with open(osp.join(ROOT, work_dir, RUN_RECORD), 'w') as f:  # what --reuse checks
+        json.dump(run_record(config, seed, cfg_options), f, indent=1)
+    run([sys.executable, 'tools/train.py', config, '--work-dir', work_dir, '--overwrite',
+         '--cfg-options', f'randomness.seed={seed}', *cfg_options])
     minutes = (time.time() - start) / 60
     with open(osp.join(ROOT, work_dir, 'train_minutes.txt'), 'w') as f:
         f.write(f'{minutes:.3f}')
     return minutes
+
+
+RUN_RECORD = 'run_record.json'
+
+
+def run_record(config: str, seed: int, cfg_options: Sequence[str]) -> dict:
+    return dict(config=config, seed=int(seed), cfg_options=list(cfg_options))
+
+
+def check_reuse(work_dir: str, config: str, seed: int, cfg_options: Sequence[str]) -> None:
+    """``--reuse`` returns an earlier run's results only if that run had this config, seed and
+    options; anything else is an error naming the difference."""
+    path = osp.join(ROOT, work_dir, RUN_RECORD)
+    if not osp.exists(path):
+        raise ValueError(f'--reuse: {work_dir} has results but no {RUN_RECORD} (made before '
+                         'runs were recorded): delete the folder or run without --reuse')
+    with open(path) as f:
+        old = json.load(f)
+    new = run_record(config, seed, cfg_options)
+    diff = {k: (old.get(k), v) for k, v in new.items() if old.get(k) != v}
+    if diff:
+        raise ValueError(f'--reuse: {work_dir} was run with other settings (earlier, now): '
+                         f'{diff}; delete it or run without --reuse')
 
 
 def recorded_minutes(work_dir: str) -> float:
@@ -97,6 +123,7 @@ def train_and_test(config: str, work_dir: str, seed: int, cfg_options: Sequence[
     test_dir = osp.join(work_dir, 'test')
     metrics_file = osp.join(ROOT, test_dir, 'test_metrics.json')
     if reuse and osp.exists(metrics_file):
+        check_reuse(work_dir, config, seed, cfg_options)
         with open(metrics_file) as f:
             return json.load(f), recorded_minutes(work_dir)
     minutes = train(config, work_dir, seed, cfg_options)

@@ -12,7 +12,7 @@ import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 from experiments import (markdown_table, mean_std, train_and_test,  # noqa: E402
-                                         write_table)
+                         write_table)
 
 BASELINES = {
     'cls': ('mmpretrain', 'configs/baselines/cls_vgg11-bn_1xb64-30e_shapes-32x32.py',

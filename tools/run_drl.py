@@ -23,8 +23,8 @@ import numpy as np
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 from experiments import (ROOT, last_checkpoint, markdown_table,  # noqa: E402
-                                         mean_std, recorded_minutes, run, train,
-                                         train_and_test, write_table)
+                         mean_std, recorded_minutes, run, train,
+                         train_and_test, write_table)
 
 CONFIGS = 'configs/drl'
 METHODS = {  # name: (config, table label)

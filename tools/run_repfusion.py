@@ -10,8 +10,10 @@ Per seed: one distillation run (``--distill-config``, its student exported with
 ``tools/model_converters/export_backbone.py``), then per task and labelled regime
 (``REGIMES`` of ``tools/experiments.py``: 1 %, 10 %, all labels) one run per method with the
 protocol's schedule for that (task, regime) (``experiments.regime_options``): validated on the
-val split, the best-val checkpoint scored once on the test split. The table (mean ± std over seeds) is printed and written to
-``{work-dir}/results.md`` with every command in ``{work-dir}/commands.txt``.
+val split, the best-val checkpoint scored once on the test split. The table (mean ± std over
+seeds) is printed and written to ``{work-dir}/results.md`` with every command in
+``{work-dir}/commands.txt``. ``--reuse`` returns an earlier run's results only if it had the
+same config, seed and options (``run_record.json``), else it is an error.
 """
 import argparse
 import os.path as osp
@@ -20,10 +22,9 @@ import sys
 import time
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-from experiments import (REGIMES, ROOT, last_checkpoint,  # noqa: E402
-                                         markdown_table, mean_std, recorded_minutes,
-                                         regime_options, run, train, train_and_test,
-                                         write_table)
+from experiments import (REGIMES, ROOT, check_reuse, last_checkpoint,  # noqa: E402
+                         markdown_table, mean_std, recorded_minutes, regime_options, run,
+                         train, train_and_test, write_table)
 
 #: per task: the distillation config of its student (run once per seed and student)
 DISTILL = {
@@ -91,6 +92,7 @@ def main(argv=None):
             progress(f'distillation into {name}, seed {seed}')
             students[config] = osp.join(work, 'student.pth')
             if args.reuse and osp.exists(osp.join(ROOT, students[config])):
+                check_reuse(work, config, seed, args.distill_options)
                 mins = recorded_minutes(work)
             else:
                 mins = train(config, work, seed, args.distill_options)

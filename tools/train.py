@@ -32,6 +32,9 @@ def parse_args(argv=None):
         '--resume', nargs='?', type=str, const='auto',
         help='resume from the given checkpoint, or, without a value, from the latest '
         'checkpoint in the work dir')
+    parser.add_argument('--overwrite', action='store_true',
+                        help='start a new run in a work dir that holds an earlier run\'s '
+                        'checkpoints (they are replaced as the new run saves)')
     parser.add_argument('--amp', action='store_true',
                         help='enable automatic mixed precision training')
     parser.add_argument('--no-validate', action='store_true',
@@ -72,6 +75,12 @@ def merge_args(cfg, args):
             cfg.optim_wrapper.type = 'AmpOptimWrapper'
             cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
 
+    if args.resume is None and not args.overwrite and (
+            glob.glob(osp.join(cfg.work_dir, '*.pth'))
+            or osp.isfile(osp.join(cfg.work_dir, 'last_checkpoint'))):
+        raise FileExistsError(f'{cfg.work_dir!r} holds the checkpoints of an earlier run; '
+                              '--resume to continue it, --overwrite to start a new one there, '
+                              'or choose another --work-dir')
     if args.resume == 'auto':
         found = glob.glob(osp.join(cfg.work_dir, '*.pth')) or \
             osp.isfile(osp.join(cfg.work_dir, 'last_checkpoint'))

@@ -35,7 +35,7 @@ RENAMED = {'policy.reward': 'reward', 'policy.entropy': 'policy_entropy'}
 
 def fingerprint(name: str, config: str, iters: int, seed: int, work_root: str) -> dict:
     work = osp.join(work_root, name)
-    subprocess.run([sys.executable, 'tools/train.py', config, '--work-dir', work,
+    subprocess.run([sys.executable, 'tools/train.py', config, '--work-dir', work, '--overwrite',
                     '--cfg-options', f'randomness.seed={seed}', f'train_cfg.max_iters={iters}',
                     f'default_hooks.checkpoint.interval={iters}',
                     'default_hooks.logger.interval=1', 'val_cfg=None', 'val_dataloader=None',
