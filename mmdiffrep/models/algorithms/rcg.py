@@ -168,11 +168,10 @@ class RepresentationDiffusion(BaseModel):
         return x
 
     def forward(self, inputs: torch.Tensor, data_samples=None, mode: str = 'tensor'):
-        if mode == 'loss':
-            return self.loss(inputs, data_samples)
-        if mode == 'tensor':
-            return self.encoder(inputs)
-        raise ValueError(f'RepresentationDiffusion has no {mode!r} mode (use val_cfg=None)')
+        """``'loss'``: the denoising loss; ``'tensor'``: the encoder's representations."""
+        if mode not in ('loss', 'tensor'):
+            raise ValueError(f'RepresentationDiffusion has no {mode!r} mode (use val_cfg=None)')
+        return self.loss(inputs, data_samples) if mode == 'loss' else self.encoder(inputs)
 
 
 @torch.no_grad()
