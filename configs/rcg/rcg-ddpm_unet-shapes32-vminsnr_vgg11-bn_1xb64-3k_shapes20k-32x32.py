@@ -4,12 +4,8 @@
 # (classifier-free guidance). Stage 1 (the representation sampler) is
 # rcg-rdm_mlp_vgg11-bn_1xb64-3k_shapes20k-32x32.py; sample both with
 # mmdiffrep.models.algorithms.sample_two_stage. Make the encoder as for configs/repa/.
-_base_ = ['../ddpm/ddpm_unet-shapes32-vminsnr_1xb64-3k_shapes20k-32x32.py']
-encoder_checkpoint = 'work_dirs/baselines/cls_vgg11vf_seed0/best_accuracy_top1_epoch_30.pth'
-encoder = dict(
-    type='mmpretrain.VGG', depth=11, num_stages=4, dilations=(1, 1, 1, 1), out_indices=(3, ),
-    norm_cfg=dict(type='BN'), with_last_pool=False,
-    init_cfg=dict(type='Pretrained', prefix='backbone.', checkpoint=encoder_checkpoint))
+_base_ = ['../ddpm/ddpm_unet-shapes32-vminsnr_1xb64-3k_shapes20k-32x32.py',
+          '../_base_/models/encoder_vgg11-bn_shapes32.py']
 model = dict(representation=dict(
-    type='mmdiffrep.RepresentationConditioner', encoder=encoder,
-    encoder_mean=[127.5] * 3, encoder_std=[127.5] * 3, drop_prob=0.1))
+    type='mmdiffrep.RepresentationConditioner', encoder={{_base_.encoder}},
+    encoder_mean={{_base_.encoder_mean}}, encoder_std={{_base_.encoder_std}}, drop_prob=0.1))
