@@ -121,22 +121,27 @@ def test_out_of_range_labels_and_unnormalised_pixels_are_clear_errors():
         DDPM(TINY).loss(torch.rand(2, 3, 16, 16) * 255)
 
 
+def tiny_ddpm_config(path, repo_root, shapes_root, workers, iters, interval, hooks=''):
+    """The Shapes DDPM config with a tiny U-Net on the test data, EMA on, checkpoints kept."""
+    base = osp.join(repo_root, 'configs/ddpm/ddpm_unet-shapes32_1xb64-1100it_shapes-32x32.py')
+    path.write_text('\n'.join([
+        f'_base_ = {base!r}',
+        f'model = dict(unet_cfg={dict(TINY, sample_size=32)!r})',
+        f"train_dataloader = dict(batch_size=8, num_workers={workers}, persistent_workers=False,"
+        f" dataset=dict(data_root={shapes_root + '/'!r}))",
+        f'train_cfg = dict(max_iters={iters})',
+        f"default_hooks = dict(checkpoint=dict(interval={interval}, max_keep_ckpts=-1))",
+        "custom_hooks = [dict(type='EMAHook', momentum=0.1, update_buffers=True, priority=49),"
+        f"{hooks}]"]))
+    return path
+
+
 def test_resume_restores_ema_and_optimizer_state(tmp_path, repo_root, shapes_root, train_cli):
     """Train 4 iterations with a checkpoint at 2, resume from it: the EMA and Adam step
     counters continue from 2 (they would restart at 0 if their state were lost)."""
-    tiny32 = dict(TINY, sample_size=32)
-    cfg = tmp_path / 'ddpm_tiny.py'
-    base = osp.join(repo_root, 'configs/ddpm/ddpm_unet-shapes32_1xb64-1100it_shapes-32x32.py')
-    cfg.write_text('\n'.join([
-        f'_base_ = {base!r}',
-        f'model = dict(unet_cfg={tiny32!r})',
-        f"train_dataloader = dict(batch_size=8, num_workers=0, persistent_workers=False, "
-        f"dataset=dict(data_root={shapes_root + '/'!r}))",
-        'train_cfg = dict(max_iters=4)',
-        "default_hooks = dict(checkpoint=dict(interval=2, max_keep_ckpts=-1))",
-        "custom_hooks = [dict(type='EMAHook', momentum=0.1, update_buffers=True, priority=49),"
-        " dict(type='mmdiffrep.DDPMSampleHook', interval=2, num_samples=4, steps=2)]",
-    ]))
+    cfg = tiny_ddpm_config(tmp_path / 'ddpm_tiny.py', repo_root, shapes_root, 0, 4, 2,
+                           " dict(type='mmdiffrep.DDPMSampleHook', interval=2, num_samples=4, "
+                           "steps=2)")
 
     def train(*extra):
         return train_cli(cfg, *extra)
@@ -195,18 +200,7 @@ def test_resume_is_exact(tmp_path, repo_root, shapes_root, train_cli):
     so the weights ended 5e-4 away from the uninterrupted run. With the generators' states in
     the checkpoint (RandomStateHook, added by tools/train.py) and data augmentation in a worker,
     8 iterations equal 4 + resume + 4 exactly."""
-    tiny32 = dict(TINY, sample_size=32)
-    cfg = tmp_path / 'ddpm_exact.py'
-    base = osp.join(repo_root, 'configs/ddpm/ddpm_unet-shapes32_1xb64-1100it_shapes-32x32.py')
-    cfg.write_text('\n'.join([
-        f'_base_ = {base!r}',
-        f'model = dict(unet_cfg={tiny32!r})',
-        f"train_dataloader = dict(batch_size=8, num_workers=1, persistent_workers=False, "
-        f"dataset=dict(data_root={shapes_root + '/'!r}))",
-        'train_cfg = dict(max_iters=8)',
-        "default_hooks = dict(checkpoint=dict(interval=4, max_keep_ckpts=-1))",
-        "custom_hooks = [dict(type='EMAHook', momentum=0.1, update_buffers=True, priority=49)]",
-    ]))
+    cfg = tiny_ddpm_config(tmp_path / 'ddpm_exact.py', repo_root, shapes_root, 1, 8, 4)
     train_cli(cfg, '--work-dir', str(tmp_path / 'full'))
     log = train_cli(cfg, '--work-dir', str(tmp_path / 'resumed'), '--resume',
                     str(tmp_path / 'full' / 'iter_4.pth'))
