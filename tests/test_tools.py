@@ -322,3 +322,24 @@ def test_torchrun_two_cpu_processes_algorithms(tmp_path, repo_root, shapes_root,
     assert out.returncode == 0, out.stderr[-5000:]
     assert 'Distributed training: True' in out.stdout + out.stderr
     assert ckpt_meta(osp.join(work, 'iter_4.pth'))['iter'] == 4
+
+
+def test_every_tool_script_imports(repo_root):
+    """Every script under tools/ imports (a refactor that moves a name breaks a tool nobody
+    runs in the suite otherwise: benchmark_diffusion_unet.py imported a moved class)."""
+    import importlib.util
+    scripts = sorted(glob.glob(osp.join(repo_root, 'tools', '**', '*.py'), recursive=True))
+    assert len(scripts) > 20
+    failed = {}
+    saved_path = list(sys.path)
+    try:
+        for path in scripts:
+            spec = importlib.util.spec_from_file_location(
+                'tool_' + re.sub(r'\W', '_', osp.relpath(path, repo_root)), path)
+            try:
+                spec.loader.exec_module(importlib.util.module_from_spec(spec))
+            except Exception as e:  # noqa: BLE001 - collect every broken tool
+                failed[osp.relpath(path, repo_root)] = repr(e)
+    finally:
+        sys.path[:] = saved_path
+    assert not failed, failed

@@ -20,7 +20,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 from mmdiffrep.diffusion import UNetFeatureExtractor, build_unet, resolve_block  # noqa: E402
-from mmdiffrep.diffusion.blocks import StopForward  # noqa: E402
+from mmdiffrep.utils.recorder import StopForward  # noqa: E402
 
 ARCHS = {
     'ddpm-cifar10-32': dict(
