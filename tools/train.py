@@ -120,7 +120,11 @@ def merge_args(cfg, args):
     # exact --resume: the generators' states travel in every checkpoint
     hooks = list(cfg.get('custom_hooks') or [])
     if not any(str(h.get('type', '')).endswith('RandomStateHook') for h in hooks):
-        cfg.custom_hooks = hooks + [dict(type='mmdiffrep.RandomStateHook')]
+        hooks.append(dict(type='mmdiffrep.RandomStateHook'))
+    # a NaN / inf loss stops the run instead of writing NaN weights into the checkpoints
+    if not any(str(h.get('type', '')).endswith('FiniteLossHook') for h in hooks):
+        hooks.append(dict(type='mmdiffrep.FiniteLossHook'))
+    cfg.custom_hooks = hooks
     return cfg
 
 

@@ -22,6 +22,7 @@ from mmdiffrep.diffusion import build_unet, check_image_size, resolve_block
 from mmdiffrep.diffusion.objective import DenoisingObjective
 from mmdiffrep.diffusion.sampling import sample_images
 from mmdiffrep.registry import MODELS
+from mmdiffrep.utils.checks import IMAGE_RANGE_HINT, check_finite
 from mmdiffrep.utils.recorder import OutputRecorder
 from ..utils import gather_labels
 
@@ -114,11 +115,9 @@ class DDPM(BaseModel):
     @staticmethod
     def _check_range(inputs: torch.Tensor) -> None:
         """The schedules assume images in [-1, 1]: a batch far outside (e.g. 0-255 pixels from
-        a preprocessor without mean / std) is an error, not a silently wrong model."""
-        lo, hi = (float(v) for v in torch.aminmax(inputs.detach().float()))
-        if lo < -10 or hi > 10:  # generous: noise-augmented batches may leave [-1, 1] a bit
-            raise ValueError(f'DDPM inputs span [{lo:.3g}, {hi:.3g}]; the data preprocessor must '
-                             'map images to [-1, 1] (e.g. mean=[127.5] * 3, std=[127.5] * 3)')
+        a preprocessor without mean / std) or with NaN / inf values is an error, not a silently
+        wrong model (bound 10: noise-augmented batches may leave [-1, 1] a bit)."""
+        check_finite(inputs, 'DDPM inputs', bound=10, hint=IMAGE_RANGE_HINT)
 
     def loss(self, inputs: torch.Tensor, data_samples=None) -> Dict[str, torch.Tensor]:
         check_image_size(self.unet, inputs)

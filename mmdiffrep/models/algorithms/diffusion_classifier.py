@@ -25,6 +25,7 @@ from mmengine.model import BaseModel
 
 from mmdiffrep.diffusion import check_image_size, load_scheduler, load_unet
 from mmdiffrep.registry import MODELS
+from mmdiffrep.utils.checks import IMAGE_RANGE_HINT, check_finite
 from mmdiffrep.utils.frozen import FrozenHolderMixin, hold_frozen
 
 
@@ -165,10 +166,7 @@ class DiffusionClassifier(FrozenHolderMixin, BaseModel):
 
     def _to_unet_range(self, inputs: torch.Tensor) -> torch.Tensor:
         x = inputs.float()
-        lo, hi = float(x.min()), float(x.max())
-        if lo < -1.5 or hi > 1.5:
-            raise ValueError(f'DiffusionClassifier inputs span [{lo:.3g}, {hi:.3g}]: the data '
-                             'preprocessor must map images to [-1, 1] (mean = std = 127.5)')
+        check_finite(x, 'DiffusionClassifier inputs', bound=1.5, hint=IMAGE_RANGE_HINT)
         return x
 
     @staticmethod

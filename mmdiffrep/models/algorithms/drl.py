@@ -50,6 +50,7 @@ from mmengine.model import BaseModel
 from mmdiffrep.diffusion import build_unet, check_image_size
 from mmdiffrep.diffusion.objective import DenoisingObjective
 from mmdiffrep.registry import MODELS
+from mmdiffrep.utils.checks import IMAGE_RANGE_HINT, check_finite
 from mmdiffrep.utils.recorder import temporary_hooks
 from ..utils import as_tuple, dry_run_outputs
 
@@ -292,6 +293,7 @@ class DRL(BaseModel):
     def loss(self, inputs: torch.Tensor, data_samples=None) -> Dict[str, torch.Tensor]:
         if hasattr(self, 'unet'):
             check_image_size(self.unet, inputs)
+        check_finite(inputs, 'DRL inputs', bound=10, hint=IMAGE_RANGE_HINT)
         t = self.objective.sample_time(inputs.shape[0], inputs.device)
         z, stats = self.encode(inputs, t, sample=True)
         losses = {}

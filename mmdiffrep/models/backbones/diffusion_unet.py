@@ -32,6 +32,7 @@ from mmengine.model import BaseModule
 
 from mmdiffrep.diffusion import UNetFeatureExtractor, load_scheduler, load_unet
 from mmdiffrep.registry import MODELS
+from mmdiffrep.utils.checks import check_finite
 from mmdiffrep.utils.frozen import FrozenHolderMixin, hold_frozen
 
 COMBINE_MODES = ('concat', 'mean', 'separate')
@@ -290,6 +291,7 @@ class DiffusionUNet(FrozenHolderMixin, BaseModule):
         if timesteps is not None and len(self.timesteps) != 1:
             raise ValueError('per-image timesteps replace the configured ones, so configure '
                              f'one timestep (out_channels depend on it), not {self.timesteps}')
+        check_finite(x, 'DiffusionUNet inputs')
         H, W = x.shape[-2:]
         d = self.extractor.divisor * self.vae_factor
         x = self.to_unet_range(x)

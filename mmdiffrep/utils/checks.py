@@ -1,0 +1,39 @@
+"""Input checks that turn a silently wrong result into a clear error.
+
+One ``aminmax`` per call, i.e. one device -> host read on a GPU (the same cost as mmengine's
+per-iteration loss logging), so the checks stay on in every run.
+"""
+import math
+from typing import Optional
+
+import torch
+
+
+def check_finite(x: torch.Tensor, what: str, bound: Optional[float] = None,
+                 hint: str = '') -> None:
+    """Raise ``ValueError`` if ``x`` holds NaN / inf values, or (with ``bound``) values whose
+    magnitude exceeds ``bound``. ``what`` names the tensor in the message, ``hint`` says how to
+    fix an out-of-range batch.
+
+    Example:
+        >>> check_finite(torch.tensor([0.5, float('nan')]), 'DDPM inputs')
+        Traceback (most recent call last):
+        ...
+        ValueError: DDPM inputs contain NaN or inf (1 of 2 values); ...
+    """
+    if x.numel() == 0:
+        raise ValueError(f'{what} is empty (shape {tuple(x.shape)})')
+    lo, hi = (float(v) for v in torch.aminmax(x.detach().float()))  # NaN / inf propagate
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        bad = int((~torch.isfinite(x.detach())).sum())
+        raise ValueError(f'{what} contain NaN or inf ({bad} of {x.numel()} values); check the '
+                         'data (corrupt images, a division by a zero std in the preprocessor) '
+                         'or the model that produced them')
+    if bound is not None and (lo < -bound or hi > bound):
+        raise ValueError(f'{what} span [{lo:.3g}, {hi:.3g}], outside [-{bound:g}, {bound:g}]'
+                         + (f'; {hint}' if hint else ''))
+
+
+#: how to fix a batch of 0-255 pixels given to a model that expects [-1, 1]
+IMAGE_RANGE_HINT = ('the data preprocessor must map images to [-1, 1] (e.g. mean=[127.5] * 3, '
+                    'std=[127.5] * 3)')
