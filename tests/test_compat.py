@@ -84,8 +84,9 @@ def test_every_fix_has_a_version_guard():
     assert not checkpoint_loading.needed('2.5.1')  # weights_only was not the default yet
     assert mmpose_numpy2.needed('2.4.0') and not mmpose_numpy2.needed('1.26.4')
     assert cpu_distributed.needed('0.10.7') and not cpu_distributed.needed('0.11.0')
-    from mmdiffrep.compat import atomic_checkpoints
+    from mmdiffrep.compat import atomic_checkpoints, empty_datasets
     assert atomic_checkpoints.needed('0.10.7') and not atomic_checkpoints.needed('0.11.0')
+    assert empty_datasets.needed('0.10.7') and not empty_datasets.needed('0.11.0')
 
 
 def test_local_writes_are_atomic(tmp_path):
@@ -151,3 +152,46 @@ def test_object_dtype_arrays_are_not_allowed(tmp_path):
         torch.load(tmp_path / 'o.pth', map_location='cpu')
     torch.save(dict(meta=dict(x=np.array(['a', 'b']))), tmp_path / 's.pth')
     assert torch.load(tmp_path / 's.pth', map_location='cpu')['meta']['x'].tolist() == ['a', 'b']
+
+
+def _empty_split(root):
+    """An annotation directory whose lists name no sample, in each toolbox's format."""
+    import json
+    os.makedirs(os.path.join(root, 'annotations'))
+    for name in ('cls_train.txt', 'seg_train.txt'):
+        open(os.path.join(root, 'annotations', name), 'w').close()
+    with open(os.path.join(root, 'annotations', 'kpt_train.json'), 'w') as f:
+        json.dump(dict(images=[], annotations=[],
+                       categories=[dict(id=1, name='shape', keypoints=['c'], skeleton=[])]), f)
+
+
+def test_an_empty_annotation_list_names_the_dataset_and_its_file(tmp_path, repo_root):
+    """Regression: an empty list failed with numpy's 'need at least one array to concatenate'
+    (mmpretrain, mmseg, mmpose alike), naming neither the dataset nor its file."""
+    from mmengine.config import Config
+    from mmpose.datasets import CocoDataset
+    from mmpretrain.datasets import CustomDataset
+    from mmseg.datasets import BaseSegDataset
+
+    from mmdiffrep.datasets import read_cls_split
+    _empty_split(str(tmp_path))
+    root = str(tmp_path)
+    builders = [
+        ('CustomDataset', 'cls_train.txt', lambda: CustomDataset(
+            data_root=root, ann_file='annotations/cls_train.txt', data_prefix='images/train',
+            classes=['a', 'b'])),
+        ('BaseSegDataset', 'seg_train.txt', lambda: BaseSegDataset(
+            data_root=root, ann_file='annotations/seg_train.txt',
+            data_prefix=dict(img_path='images/train', seg_map_path='masks/train'),
+            metainfo=dict(classes=['background', 'a']))),
+        ('CocoDataset', 'kpt_train.json', lambda: CocoDataset(
+            data_root=root, ann_file='annotations/kpt_train.json',
+            data_prefix=dict(img='images/train'),
+            metainfo=Config.fromfile(os.path.join(
+                repo_root, 'configs/_base_/datasets/shapes32_kpt.py')).shapes_metainfo)),
+    ]
+    for cls, ann, build in builders:
+        with pytest.raises(ValueError, match=rf'{cls} has no samples: ann_file=.*{ann}'):
+            build()
+    with pytest.raises(ValueError, match='cls_train.txt lists no images'):
+        read_cls_split(root, 'annotations/cls_train.txt', 'images/train')

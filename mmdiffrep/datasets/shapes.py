@@ -369,6 +369,8 @@ def read_cls_split(root: str, ann_file: str, image_dir: str, limit: int = None) 
     import torch
     lines = [line.split() for line in open(osp.join(root, ann_file)) if line.strip()]
     lines = lines[:limit] if limit else lines
+    if not lines:
+        raise ValueError(f'{osp.join(root, ann_file)} lists no images')
     images = np.stack([np.array(Image.open(osp.join(root, image_dir, f)).convert('RGB'))
                        for f, _ in lines])
     labels = np.array([int(lab) for _, lab in lines])
