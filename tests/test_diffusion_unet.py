@@ -443,3 +443,33 @@ def test_bf16_autocast_features_are_close_to_fp32_and_bad_dtypes_are_refused():
         DiffusionUNet(autocast='bf16', **kw)
     with pytest.raises(ValueError, match='for a frozen U-Net'):
         DiffusionUNet(autocast='bfloat16', frozen=False, **kw)
+
+
+def test_a_checkpoint_names_the_frozen_unet_it_was_trained_on(tmp_path):
+    """Regression: a probe checkpoint (head weights, frozen U-Net not saved) loaded after the
+    `pretrained` folder had been replaced gave other accuracies with no warning."""
+    from mmengine.model import BaseModel
+    from mmengine.runner import load_checkpoint, save_checkpoint
+
+    class Probe(BaseModel):  # a frozen backbone + a trainable head, as any toolbox builds it
+        def __init__(self, pretrained, **kw):
+            super().__init__()
+            self.backbone = DiffusionUNet(pretrained=pretrained, blocks=['mid'], timesteps=[10],
+                                          out_type='pooled', **kw)
+            self.head = torch.nn.Linear(32, 6)
+
+        def forward(self, inputs, data_samples=None, mode='tensor'):
+            return self.head(self.backbone(inputs)[0])
+
+    folder = str(tmp_path / 'unet')
+    tiny_unet(seed=0).save_pretrained(folder)
+    save_checkpoint(Probe(folder).state_dict(), str(tmp_path / 'probe.pth'))
+    load_checkpoint(Probe(folder), str(tmp_path / 'probe.pth'))  # same weights: loads
+    tiny_unet(seed=1).save_pretrained(folder)  # the folder now holds another U-Net
+    with pytest.raises(ValueError, match=r"trained on the features of the frozen U-Net '.*unet' "
+                                         r"\(weights fingerprint \w+\), but .* has fingerprint"):
+        load_checkpoint(Probe(folder), str(tmp_path / 'probe.pth'))
+    # a checkpoint that carries the U-Net weights does not depend on the folder
+    save_checkpoint(Probe(folder, save_unet_weights=True).state_dict(), str(tmp_path / 'k.pth'))
+    tiny_unet(seed=2).save_pretrained(folder)
+    load_checkpoint(Probe(folder, save_unet_weights=True), str(tmp_path / 'k.pth'))

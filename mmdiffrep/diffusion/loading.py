@@ -113,6 +113,20 @@ def load_unet(pretrained: Optional[str] = None,
                       'the weights written by save_pretrained.') from e
 
 
+def weights_fingerprint(module: nn.Module) -> str:
+    """A short hash of a module's weights (names, shapes and per-tensor sums in float64): it
+    tells whether two loads of "the same" pretrained folder hold the same weights, without a
+    byte-level hash of GBs of weights (one memory pass; ~0.5 s for Stable Diffusion's U-Net)."""
+    import hashlib
+    h = hashlib.sha256()
+    with torch.no_grad():
+        for name, t in module.state_dict().items():
+            t = t.detach().double()
+            h.update(f'{name}{tuple(t.shape)}{t.sum().item():.12e}'
+                     f'{t.abs().sum().item():.12e}'.encode())
+    return h.hexdigest()[:16]
+
+
 def load_scheduler(pretrained: Optional[str] = None, scheduler_cfg: Optional[dict] = None):
     """The DDPM noise scheduler that defines ``add_noise`` for the U-Net.
 

@@ -30,7 +30,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 from mmengine.model import BaseModule
 
-from mmdiffrep.diffusion import UNetFeatureExtractor, load_scheduler, load_unet
+from mmdiffrep.diffusion import (UNetFeatureExtractor, load_scheduler, load_unet,
+                                 weights_fingerprint)
 from mmdiffrep.registry import MODELS
 from mmdiffrep.utils.checks import check_finite
 from mmdiffrep.utils.frozen import FrozenHolderMixin, hold_frozen
@@ -142,6 +143,9 @@ class DiffusionUNet(FrozenHolderMixin, BaseModule):
         if out_type not in OUT_TYPES:
             raise ValueError(f'unknown out_type {out_type!r}; expected one of {OUT_TYPES}')
         unet = load_unet(pretrained, unet_cfg, subfolder=subfolder)
+        # what the checkpoints of this backbone were trained on, when they do not carry it
+        self.pretrained = pretrained
+        self.pretrained_fingerprint = weights_fingerprint(unet) if pretrained else None
         self.in_channels = unet.config.in_channels
         self.vae_factor = 1
         self.latent_encoder = None
@@ -191,6 +195,7 @@ class DiffusionUNet(FrozenHolderMixin, BaseModule):
             if gradient_checkpointing:
                 unet.enable_gradient_checkpointing()
             self.unet = unet
+        self._unet_in_checkpoints = save_unet_weights or not frozen
         if frozen_stages >= 0 and frozen:
             raise ValueError('frozen_stages is for a trainable U-Net (frozen=False)')
         if frozen_stages > len(unet.down_blocks):
@@ -272,6 +277,26 @@ class DiffusionUNet(FrozenHolderMixin, BaseModule):
             strides += [s] * n
         self.out_channels: List[int] = out_channels
         self.strides: List[int] = strides
+
+    # -- checkpoints ----------------------------------------------------------------------------
+    def get_extra_state(self) -> dict:
+        """Saved with the state dict: the ``pretrained`` source and a fingerprint of its
+        weights, so that a checkpoint whose heads were trained on features of one U-Net is
+        not silently applied to another one found under the same path."""
+        return dict(pretrained=self.pretrained, fingerprint=self.pretrained_fingerprint)
+
+    def set_extra_state(self, state: dict) -> None:
+        saved = (state or {}).get('fingerprint')
+        if self._unet_in_checkpoints or saved is None or self.pretrained_fingerprint is None:
+            return  # the checkpoint brings its own U-Net weights, or there is nothing to match
+        if saved != self.pretrained_fingerprint:
+            raise ValueError(
+                f'this checkpoint was trained on the features of the frozen U-Net '
+                f'{state.get("pretrained")!r} (weights fingerprint {saved}), but the U-Net '
+                f'loaded from {self.pretrained!r} has fingerprint {self.pretrained_fingerprint}: '
+                'its features differ, so the checkpoint\'s heads would read other features. '
+                'Point `pretrained` at the weights it was trained with (train with '
+                'save_unet_weights=True to keep the U-Net in the checkpoint)')
 
     # -- forward --------------------------------------------------------------------------------
     def to_unet_range(self, x: torch.Tensor) -> torch.Tensor:
