@@ -343,3 +343,52 @@ def test_every_tool_script_imports(repo_root):
     finally:
         sys.path[:] = saved_path
     assert not failed, failed
+
+
+def test_converters_refuse_to_replace_their_outputs(tmp_path, repo_root):
+    """Regression: ddpm_to_diffusers.py, the Shapes converter and cache_prompt_embeds.py
+    silently replaced (or, for the prompt cache, silently re-used) an existing output."""
+    sys.path.insert(0, osp.join(repo_root, 'tools', 'model_converters'))
+    sys.path.insert(0, osp.join(repo_root, 'tools', 'dataset_converters'))
+    try:
+        import cache_prompt_embeds
+        import ddpm_to_diffusers
+        import shapes as shapes_converter
+    finally:
+        del sys.path[:2]
+    # the Shapes converter: a second run over a dataset
+    data = tmp_path / 'shapes'
+    args = [str(data), '--size', '16', '--num-train', '4', '--num-val', '2', '--num-test', '2',
+            '--no-contact-sheet']
+    shapes_converter.main(args)
+    meta = (data / 'meta.json').read_bytes()
+    with pytest.raises(FileExistsError, match=r'meta\.json exists \(a Shapes dataset\); pass '
+                                              r'--overwrite'):
+        shapes_converter.main(args[:1] + ['--size', '16', '--num-train', '8', '--num-val', '2',
+                                          '--num-test', '2', '--no-contact-sheet'])
+    assert (data / 'meta.json').read_bytes() == meta
+    shapes_converter.main(args + ['--overwrite'])
+    # ddpm_to_diffusers: a re-export over an exported model (e.g. the shipped teacher)
+    from mmdiffrep.models.algorithms import DDPM
+    tiny = dict(type='UNet2DModel', sample_size=16, block_out_channels=(16, 32),
+                layers_per_block=1, norm_num_groups=8,
+                down_block_types=('DownBlock2D', 'DownBlock2D'),
+                up_block_types=('UpBlock2D', 'UpBlock2D'))
+    ckpt = tmp_path / 'iter_1.pth'
+    torch.save(dict(state_dict=DDPM(tiny).state_dict(), meta=dict(iter=1)), ckpt)
+    cfg_file = tmp_path / 'ddpm.py'
+    cfg_file.write_text(f'model = dict(type="mmdiffrep.DDPM", unet_cfg={tiny!r})')
+    out = tmp_path / 'exported'
+    ddpm_to_diffusers.main([str(cfg_file), str(ckpt), str(out), '--no-ema'])
+    weights = sorted(glob.glob(str(out / 'unet' / '*')))
+    stamp = [os.path.getmtime(p) for p in weights]
+    with pytest.raises(FileExistsError, match=r'exported exists \(the converted model\)'):
+        ddpm_to_diffusers.main([str(cfg_file), str(ckpt), str(out), '--no-ema'])
+    assert [os.path.getmtime(p) for p in weights] == stamp
+    ddpm_to_diffusers.main([str(cfg_file), str(ckpt), str(out), '--no-ema', '--overwrite'])
+    # cache_prompt_embeds: refused before any text encoder is loaded
+    cached = tmp_path / 'empty_prompt.pt'
+    torch.save(dict(text='', embeds=torch.zeros(77, 8)), cached)
+    with pytest.raises(FileExistsError, match=r'empty_prompt\.pt exists \(a cached prompt '
+                                              r'embedding\); pass --overwrite'):
+        cache_prompt_embeds.main(['some/sd-folder', '--out', str(cached)])

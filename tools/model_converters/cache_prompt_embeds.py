@@ -12,11 +12,15 @@ Needs `transformers` (run it in any environment that has it); the output is a sm
 ``dict(text=..., embeds=(L, D) tensor)`` that mmdiffrep loads without transformers.
 """
 import argparse
+import os
 import os.path as osp
 import sys
 
+import torch
+
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 from mmdiffrep.diffusion.prompts import load_prompt_embeds  # noqa: E402
+from mmdiffrep.utils.config import refuse_overwrite  # noqa: E402
 
 
 def main(argv=None):
@@ -27,13 +31,19 @@ def main(argv=None):
                         help='text file, one prompt per line: an (N, D) per-class embedding')
     parser.add_argument('--subfolder', default='text_encoder')
     parser.add_argument('--out', required=True)
+    parser.add_argument('--overwrite', action='store_true', help='replace an existing output')
     args = parser.parse_args(argv)
+    # an existing file would be read back instead of computed (whatever `pretrained` says)
+    refuse_overwrite(args.out, args.overwrite, 'a cached prompt embedding')
     text = args.text
     if args.class_prompts:
         with open(args.class_prompts) as f:
             text = [line.strip() for line in f if line.strip()]
-    states = load_prompt_embeds(text, args.pretrained, cache=args.out,
-                                subfolder=args.subfolder)
+    states = load_prompt_embeds(text, args.pretrained, subfolder=args.subfolder)
+    os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
+    tmp = args.out + '.tmp'  # the old file stays until the new one is complete
+    torch.save(dict(text=text, embeds=states, pretrained=args.pretrained), tmp)
+    os.replace(tmp, args.out)
     print(f'{text!r}: embedding {tuple(states.shape)} saved to {args.out}')
 
 
