@@ -392,3 +392,77 @@ def test_converters_refuse_to_replace_their_outputs(tmp_path, repo_root):
     with pytest.raises(FileExistsError, match=r'empty_prompt\.pt exists \(a cached prompt '
                                               r'embedding\); pass --overwrite'):
         cache_prompt_embeds.main(['some/sd-folder', '--out', str(cached)])
+
+
+def test_ddp_step_equals_one_process_step_on_the_same_global_batch(tmp_path, repo_root,
+                                                                   shapes_root, subprocess_env):
+    """2-process DDP against 1 process: one SGD step (lr 1) of a DDPM under torchrun equals,
+    to 1e-6, the step computed in this process on the union of the two ranks' batches with
+    each rank's own random draws (its generator state replayed): the mean of the two
+    half-batch losses is the global-batch loss. So under DDP each rank really trains on its own
+    images with its own timesteps and noise, and the gradients are averaged exactly."""
+    (tmp_path / 'steprecord.py').write_text(
+        'import os, torch\n'
+        'from mmengine.hooks import Hook\n'
+        'from mmengine.registry import HOOKS\n'
+        '@HOOKS.register_module(force=True)\n'
+        'class StepRecord(Hook):\n'
+        '    def before_train_iter(self, runner, batch_idx, data_batch=None):\n'
+        '        self.rec = dict(rng=torch.get_rng_state(), inputs=data_batch["inputs"],\n'
+        '            w0={k: v.clone() for k, v in runner.model.module.state_dict().items()})\n'
+        '    def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):\n'
+        '        self.rec["w1"] = runner.model.module.state_dict()\n'
+        '        torch.save(self.rec, os.path.join(runner.work_dir, f"rank{runner.rank}.pt"))\n')
+    tiny = dict(type='UNet2DModel', sample_size=32, in_channels=3, out_channels=3,
+                block_out_channels=(8, 16), layers_per_block=1, norm_num_groups=4,
+                down_block_types=('DownBlock2D', 'DownBlock2D'),
+                up_block_types=('UpBlock2D', 'UpBlock2D'))
+    cfg = tmp_path / 'ddpm_step.py'
+    cfg.write_text('\n'.join([
+        f"_base_ = {osp.join(repo_root, 'configs/ddpm/ddpm_unet-shapes32_1xb64-1100it_shapes-32x32.py')!r}",
+        f'model = dict(unet_cfg={tiny!r}, prediction_type="v_prediction", '
+        'loss_weighting="min_snr")',
+        f"train_dataloader = dict(batch_size=4, num_workers=0, persistent_workers=False, "
+        f"dataset=dict(data_root={shapes_root + '/'!r}))",
+        "optim_wrapper = dict(_delete_=True, type='OptimWrapper', "
+        "optimizer=dict(type='SGD', lr=1.0))",
+        'param_scheduler = []', 'train_cfg = dict(max_iters=1)', 'randomness = dict(seed=0)',
+        "custom_imports = dict(imports=['steprecord'], allow_failed_imports=False)",
+        "custom_hooks = [dict(type='StepRecord')]"]))
+    work = tmp_path / 'work'
+    env = dict(subprocess_env, PYTHON=sys.executable, PORT=str(29900 + os.getpid() % 90),
+               PYTHONPATH=f'{tmp_path}{os.pathsep}' + subprocess_env.get('PYTHONPATH', ''))
+    out = subprocess.run(['bash', 'tools/dist_train.sh', str(cfg), '2', '--work-dir', str(work)],
+                         cwd=repo_root, env=env, capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-5000:]
+    ranks = [torch.load(work / f'rank{r}.pt') for r in (0, 1)]
+    for k, v in ranks[0]['w1'].items():  # DDP keeps the replicas identical
+        torch.testing.assert_close(v, ranks[1]['w1'][k], rtol=0, atol=0)
+
+    from mmengine.config import Config
+
+    from mmdiffrep.registry import MODELS
+    from mmdiffrep.utils import register_all_modules
+    from mmengine.registry import DefaultScope
+    register_all_modules(init_default_scope=False)
+    built = Config.fromfile(str(cfg), import_custom_modules=False)
+    with DefaultScope.overwrite_default_scope(built.default_scope):
+        model = MODELS.build(built.model)
+    model.load_state_dict(ranks[0]['w0'])
+    saved = torch.get_rng_state()
+    loss = 0
+    for rec in ranks:  # the union of the two ranks' batches, each with its own draws
+        torch.set_rng_state(rec['rng'])
+        batch = model.data_preprocessor(dict(inputs=rec['inputs'], data_samples=None), True)
+        loss = loss + model.loss(batch['inputs'])['loss_diffusion'] / len(ranks)
+    torch.set_rng_state(saved)
+    loss.backward()
+    moved = 0
+    for name, p in model.named_parameters():
+        expected = ranks[0]['w0'][name] - p.grad  # SGD, lr 1
+        torch.testing.assert_close(ranks[0]['w1'][name], expected, rtol=1e-5, atol=1e-6)
+        moved += int(not torch.equal(ranks[0]['w1'][name], ranks[0]['w0'][name]))
+    assert moved > 10
+    # the ranks' halves differ: their own images and their own draws (diff_rank_seed)
+    assert not torch.equal(ranks[0]['inputs'][0], ranks[1]['inputs'][0])
+    assert not torch.equal(ranks[0]['rng'], ranks[1]['rng'])
