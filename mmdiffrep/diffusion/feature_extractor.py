@@ -10,6 +10,7 @@ from typing import Dict, Optional, Sequence, Union
 import torch
 import torch.nn as nn
 
+from mmdiffrep.utils.checks import check_unique
 from mmdiffrep.utils.recorder import record_shapes
 from .blocks import BlockRecorder, block_modules
 
@@ -73,8 +74,12 @@ class UNetFeatureExtractor:
         self.blocks = list(blocks)
         if not self.blocks:
             raise ValueError('`blocks` must name at least one U-Net block')
+        check_unique('UNetFeatureExtractor', 'blocks', self.blocks)
         self._modules = block_modules(unet, self.blocks)  # unknown names raise (valid list)
         self.timesteps = list(timesteps) if isinstance(timesteps, (list, tuple)) else [timesteps]
+        if not self.timesteps:
+            raise ValueError('`timesteps` must list at least one timestep')
+        check_unique('UNetFeatureExtractor', 'timesteps', self.timesteps)
         num_train = int(scheduler.config.num_train_timesteps)
         for t in self.timesteps:
             if not isinstance(t, int) or isinstance(t, bool) or not 0 <= t < num_train:

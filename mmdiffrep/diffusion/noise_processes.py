@@ -28,6 +28,7 @@ from typing import Tuple, Union
 import torch
 
 from mmdiffrep.registry import NOISE_PROCESSES
+from mmdiffrep.utils.checks import check_number
 
 # mmdiffrep name -> diffusers ``beta_schedule``
 BETA_SCHEDULES = {'linear': 'linear', 'scaled_linear': 'scaled_linear',
@@ -132,6 +133,8 @@ class VPSDE:
 
     def __init__(self, num_train_timesteps: int = 1000, beta_schedule: str = 'linear',
                  prediction_type: str = 'epsilon'):
+        check_number('the VP process', 'num_train_timesteps', num_train_timesteps, low=2,
+                     integer=True)
         self.scheduler = ddpm_scheduler(num_train_timesteps, beta_schedule, prediction_type)
         self.num_train_timesteps = num_train_timesteps
         abar = self.scheduler.alphas_cumprod.double()

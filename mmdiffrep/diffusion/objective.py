@@ -33,6 +33,7 @@ from typing import Callable, Optional, Union
 import torch
 import torch.nn.functional as F
 
+from mmdiffrep.utils.checks import check_number
 from .noise_processes import build_noise_process
 
 PREDICTIONS = ('epsilon', 'v_prediction', 'sample')
@@ -78,6 +79,7 @@ class Weighting:
 
     def __init__(self, cfg: Union[str, dict] = 'none', min_snr_gamma: float = 5.0,
                  arg: str = 'weighting'):
+        check_number('the loss weighting', 'min_snr_gamma', min_snr_gamma, low=0, low_open=True)
         self.gamma = float(min_snr_gamma)
         if isinstance(cfg, str):
             if cfg in WEIGHTING_ALIASES:

@@ -82,8 +82,9 @@ class NullContext(UNetCondition):
     def __init__(self, shape: Optional[Sequence[int]] = None, learnable: Optional[bool] = None):
         super().__init__(learnable)
         self.shape = None if shape is None else tuple(int(s) for s in shape)
-        if self.shape is not None and len(self.shape) != 2:
-            raise ValueError(f'NullContext shape must be (tokens, width), got {shape!r}')
+        if self.shape is not None and (len(self.shape) != 2 or min(self.shape) < 1):
+            raise ValueError(f'NullContext shape must be (tokens, width) with both >= 1, got '
+                             f'{shape!r}')
 
     def attach(self, unet, unet_trains):
         super().attach(unet, unet_trains)

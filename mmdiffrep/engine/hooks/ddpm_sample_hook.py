@@ -7,7 +7,9 @@ import torch
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
+from mmdiffrep.diffusion.sampling import SAMPLERS
 from mmdiffrep.registry import HOOKS
+from mmdiffrep.utils.checks import check_number
 from mmdiffrep.utils.images import make_grid
 
 
@@ -31,6 +33,13 @@ class DDPMSampleHook(Hook):
                  seed: int = 0, sampler: str = 'ddim', guidance_scale: Optional[float] = None):
         if interval < 1:
             raise ValueError(f'interval must be >= 1, got {interval}')
+        check_number('DDPMSampleHook', 'num_samples', num_samples, low=1, integer=True)
+        check_number('DDPMSampleHook', 'steps', steps, low=1, integer=True)
+        if sampler not in SAMPLERS:
+            raise ValueError(f'DDPMSampleHook: unknown sampler {sampler!r}; expected one of '
+                             f'{SAMPLERS}')
+        if guidance_scale is not None:
+            check_number('DDPMSampleHook', 'guidance_scale', guidance_scale, low=0)
         self.interval, self.num_samples, self.steps = interval, num_samples, steps
         self.seed, self.sampler, self.guidance_scale = seed, sampler, guidance_scale
 

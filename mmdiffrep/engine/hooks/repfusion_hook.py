@@ -38,10 +38,12 @@ from mmengine import dist
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
-from mmdiffrep.models.algorithms.repfusion import (build_connectors, build_teacher, check_pairs,
-                                                   pair_losses, student_channels)
+from mmdiffrep.models.algorithms.repfusion import (TEACHER_INPUTS, build_connectors,
+                                                   build_teacher, check_pairs, pair_losses,
+                                                   student_channels)
 from mmdiffrep.models.utils import as_tuple
 from mmdiffrep.registry import HOOKS, MODELS
+from mmdiffrep.utils.checks import check_number
 from mmdiffrep.utils.recorder import OutputRecorder
 
 CHECKPOINT_KEY = 'repfusion_hook'
@@ -87,6 +89,11 @@ class RepFusionHook(Hook):
                  probe_size: int = 32):
         self.teacher_cfg = copy.deepcopy(dict(teacher))
         self.pairs = check_pairs(pairs)
+        if teacher_input not in TEACHER_INPUTS:  # checked here, not when the run starts
+            raise ValueError(f'RepFusionHook: unknown teacher_input {teacher_input!r}; expected '
+                             f'one of {sorted(TEACHER_INPUTS)}')
+        check_number('RepFusionHook', 'loss_weight', loss_weight, low=0)
+        check_number('RepFusionHook', 'lr_mult', lr_mult, low=0)
         self.sampler_cfg = dict(sampler)
         self.loss_weight, self.teacher_input = float(loss_weight), teacher_input
         self.lr_mult, self.probe_size = float(lr_mult), probe_size

@@ -10,6 +10,7 @@ from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
 from mmdiffrep.registry import HOOKS
+from mmdiffrep.utils.checks import check_number
 from mmdiffrep.utils.recorder import OutputRecorder
 
 
@@ -40,6 +41,7 @@ class EntropyDecayHook(Hook):
     def __init__(self, end: int, by_epoch: bool = True, final: float = 0.0):
         if end < 1:
             raise ValueError(f'EntropyDecayHook end must be >= 1, got {end}')
+        check_number('EntropyDecayHook', 'final', final, low=0)  # a negative entropy bonus
         self.end, self.by_epoch, self.final = end, by_epoch, final
 
     def coef(self, start: float, progress: int) -> float:
@@ -66,6 +68,8 @@ class TimestepPolicyVisHook(Hook):
 
     def __init__(self, interval: int = 1, by_epoch: bool = True, bins: int = 50,
                  filename: str = 'timestep_policy.png'):
+        check_number('TimestepPolicyVisHook', 'interval', interval, low=1, integer=True)
+        check_number('TimestepPolicyVisHook', 'bins', bins, low=1, integer=True)
         self.interval, self.by_epoch, self.bins, self.filename = interval, by_epoch, bins, filename
         self.columns, self.current = [], None
         self.path: Optional[str] = None

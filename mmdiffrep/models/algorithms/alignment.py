@@ -29,6 +29,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from mmdiffrep.registry import MODELS
+from mmdiffrep.utils.checks import check_number
 from mmdiffrep.utils.frozen import FrozenHolderMixin, hold_frozen
 from ..utils import as_tuple, dry_run_outputs
 
@@ -92,6 +93,10 @@ class RepresentationAlignment(FrozenHolderMixin, nn.Module):
         if stop_after is not None and stop_after < 1:
             raise ValueError(f'stop_after must be >= 1 iterations or None, got {stop_after}')
         self.block, self.mode, self.projector_type = block, mode, projector
+        check_number('RepresentationAlignment', 'loss_weight', loss_weight, low=0)
+        check_number('RepresentationAlignment', 'hidden', hidden, low=1, integer=True)
+        check_number('RepresentationAlignment', 'temperature', temperature, low=0,
+                     low_open=True)
         self.encoder_index, self.hidden = encoder_index, int(hidden)
         self.loss_weight, self.stop_after = float(loss_weight), stop_after
         self.temperature, self.probe_size = float(temperature), probe_size

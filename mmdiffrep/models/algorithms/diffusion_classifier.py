@@ -25,7 +25,7 @@ from mmengine.model import BaseModel
 
 from mmdiffrep.diffusion import check_image_size, load_scheduler, load_unet
 from mmdiffrep.registry import MODELS
-from mmdiffrep.utils.checks import IMAGE_RANGE_HINT, check_finite
+from mmdiffrep.utils.checks import IMAGE_RANGE_HINT, check_finite, check_number
 from mmdiffrep.utils.frozen import FrozenHolderMixin, hold_frozen
 
 
@@ -81,6 +81,8 @@ class DiffusionClassifier(FrozenHolderMixin, BaseModel):
                 raise ValueError(f'stage (keep={keep}, draws={draws}): draws >= 1 and keep in '
                                  f'[1, {self.num_classes}] or None')
         self.t_range, self.seed = tuple(int(v) for v in t_range), seed
+        check_number('DiffusionClassifier', 'score_temperature', score_temperature, low=0,
+                     low_open=True)
         self.score_temperature = float(score_temperature)
         hold_frozen(self, 'unet', unet, save=pretrained is None)
         self.forwards_per_image: Optional[float] = None

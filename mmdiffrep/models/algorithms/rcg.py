@@ -25,6 +25,7 @@ from mmengine.model import BaseModel
 
 from mmdiffrep.diffusion.objective import DenoisingObjective
 from mmdiffrep.registry import MODELS
+from mmdiffrep.utils.checks import check_number
 from mmdiffrep.utils.frozen import FrozenHolderMixin, hold_frozen
 from ..utils import as_tuple, dry_run_outputs
 from .alignment import _init_frozen_encoder, _normalise
@@ -147,6 +148,8 @@ class RepresentationDiffusion(BaseModel):
         self.objective = DenoisingObjective(**dict(objective or {}))
         if self.objective.process.name != 'vp':
             raise ValueError('RepresentationDiffusion samples with DDIM: use a VP process')
+        check_number('RepresentationDiffusion', 'width', width, low=1, integer=True)
+        check_number('RepresentationDiffusion', 'depth', depth, low=1, integer=True)
         self.denoiser = _TimeMLP(self.dim, width, depth)
 
     def loss(self, inputs: torch.Tensor, data_samples=None) -> Dict[str, torch.Tensor]:

@@ -33,11 +33,15 @@ from mmengine.model import BaseModule
 from mmdiffrep.diffusion import (UNetFeatureExtractor, load_scheduler, load_unet,
                                  weights_fingerprint)
 from mmdiffrep.registry import MODELS
-from mmdiffrep.utils.checks import check_finite
+from mmdiffrep.utils.checks import check_finite, check_number
 from mmdiffrep.utils.frozen import FrozenHolderMixin, hold_frozen
 
 COMBINE_MODES = ('concat', 'mean', 'separate')
 OUT_TYPES = ('featmap', 'pooled')
+
+#: precisions of a frozen U-Net: its weights (``weights_dtype``) and its forward (``autocast``)
+WEIGHTS_DTYPES = ('float32', 'float16', 'bfloat16')
+AUTOCAST_DTYPES = ('float16', 'bfloat16')
 
 
 class _Dropped(nn.Module):
@@ -142,6 +146,15 @@ class DiffusionUNet(FrozenHolderMixin, BaseModule):
             raise ValueError(f'unknown combine {combine!r}; expected one of {COMBINE_MODES}')
         if out_type not in OUT_TYPES:
             raise ValueError(f'unknown out_type {out_type!r}; expected one of {OUT_TYPES}')
+        if weights_dtype is not None and weights_dtype not in WEIGHTS_DTYPES:
+            raise ValueError(f'weights_dtype={weights_dtype!r} must be one of {WEIGHTS_DTYPES}')
+        if any(not s > 0 for s in data_std):
+            raise ValueError(f'data_std={list(data_std)} must be > 0 (the preprocessor divides '
+                             'by it)')
+        if not float(input_range[0]) < float(input_range[1]):
+            raise ValueError(f'input_range={tuple(input_range)} must be (low, high) with low < '
+                             'high')
+        check_number('DiffusionUNet', 'frozen_stages', frozen_stages, low=-1, integer=True)
         unet = load_unet(pretrained, unet_cfg, subfolder=subfolder)
         # what the checkpoints of this backbone were trained on, when they do not carry it
         self.pretrained = pretrained
@@ -203,10 +216,9 @@ class DiffusionUNet(FrozenHolderMixin, BaseModule):
                              f'{len(unet.down_blocks)} down blocks')
         self.frozen_stages = frozen_stages
         self._freeze_stages()
-        amp_dtype = getattr(torch, autocast, None) if autocast is not None else None
-        if autocast is not None and not (frozen and isinstance(amp_dtype, torch.dtype)):
-            raise ValueError(f'autocast={autocast!r} is a torch dtype name (e.g. "bfloat16") '
-                             'for a frozen U-Net; train with --amp instead')
+        if autocast is not None and not (frozen and autocast in AUTOCAST_DTYPES):
+            raise ValueError(f'autocast={autocast!r} must be one of {AUTOCAST_DTYPES} (a frozen '
+                             "U-Net's forward precision); train with --amp instead")
         self.autocast = autocast
         self.feature_cache = None
         if cache_features:

@@ -10,6 +10,7 @@ import torch
 import torch.nn as nn
 
 from mmdiffrep.registry import MODELS
+from mmdiffrep.utils.checks import check_number
 
 
 @MODELS.register_module()
@@ -29,6 +30,9 @@ class CodeDecoder(nn.Module):
         super().__init__()
         if size < 4 or size & (size - 1):
             raise ValueError(f'CodeDecoder size must be a power of two >= 4, got {size}')
+        for name, value in (('code_dim', code_dim), ('channels', channels),
+                            ('out_channels', out_channels)):
+            check_number('CodeDecoder', name, value, low=1, integer=True)
         self.channels = channels
         self.fc = nn.Linear(code_dim, channels * 16)
         layers = []

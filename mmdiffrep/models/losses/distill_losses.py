@@ -10,6 +10,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from mmdiffrep.registry import MODELS
+from mmdiffrep.utils.checks import check_number
 
 
 def _resize_to(student: torch.Tensor, teacher: torch.Tensor) -> torch.Tensor:
@@ -29,6 +30,8 @@ class _FeatureLoss(nn.Module):
 
     def __init__(self, loss_weight: float = 1.0):
         super().__init__()
+        # a negative weight would push the student AWAY from the teacher
+        check_number(type(self).__name__, 'loss_weight', loss_weight, low=0)
         self.loss_weight = loss_weight
 
     def forward(self, student: torch.Tensor, teacher: torch.Tensor) -> torch.Tensor:
@@ -77,6 +80,7 @@ class ATLoss(_FeatureLoss):
 
     def __init__(self, p: int = 2, loss_weight: float = 1.0):
         super().__init__(loss_weight)
+        check_number('ATLoss', 'p', p, low=1, integer=True)
         self.p = p
 
     def attention(self, x):
@@ -95,6 +99,8 @@ class RKDLoss(_FeatureLoss):
 
     def __init__(self, w_dist: float = 25.0, w_angle: float = 50.0, loss_weight: float = 1.0):
         super().__init__(loss_weight)
+        check_number('RKDLoss', 'w_dist', w_dist, low=0)
+        check_number('RKDLoss', 'w_angle', w_angle, low=0)
         self.w_dist, self.w_angle = w_dist, w_angle
 
     @staticmethod

@@ -10,6 +10,7 @@ from mmcv.cnn import ConvModule
 from mmengine.model import BaseModule
 
 from mmdiffrep.registry import MODELS
+from mmdiffrep.utils.checks import check_number
 
 
 class _Bottleneck(nn.Module):
@@ -51,6 +52,10 @@ class HyperfeatureNeck(BaseModule):
                  init_cfg=None):
         super().__init__(init_cfg=init_cfg)
         in_channels = list(in_channels)
+        if not in_channels:
+            raise ValueError('HyperfeatureNeck: in_channels is empty')
+        check_number('HyperfeatureNeck', 'out_channels', out_channels, low=1, integer=True)
+        check_number('HyperfeatureNeck', 'num_groups', num_groups, low=1, integer=True)
         if num_timesteps < 1 or len(in_channels) % num_timesteps:
             raise ValueError(f'{len(in_channels)} inputs cannot be split into blocks of '
                              f'num_timesteps={num_timesteps}')
@@ -61,6 +66,9 @@ class HyperfeatureNeck(BaseModule):
             group = in_channels[b * num_timesteps:(b + 1) * num_timesteps]
             if any(g != c for g in group):
                 raise ValueError(f'block {b} has different channels across timesteps: {group}')
+        if not -len(in_channels) <= out_index < len(in_channels):
+            raise ValueError(f'HyperfeatureNeck: out_index={out_index} is out of range for '
+                             f'{len(in_channels)} inputs')
         self.out_index = out_index
         self.projections = nn.ModuleList(
             _Bottleneck(c, out_channels, num_groups) for c in block_channels)

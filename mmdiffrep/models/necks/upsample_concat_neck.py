@@ -7,6 +7,7 @@ import torch.nn.functional as F
 from mmengine.model import BaseModule
 
 from mmdiffrep.registry import MODELS
+from mmdiffrep.utils.checks import check_number
 
 
 @MODELS.register_module()
@@ -27,6 +28,13 @@ class UpsampleConcatNeck(BaseModule):
                  scale_factor: float = 1.0, init_cfg=None):
         super().__init__(init_cfg=init_cfg)
         self.in_channels = list(in_channels)
+        if not self.in_channels:
+            raise ValueError('UpsampleConcatNeck: in_channels is empty')
+        n = len(self.in_channels)
+        if out_index is not None and not -n <= out_index < n:
+            raise ValueError(f'UpsampleConcatNeck: out_index={out_index} is out of range for '
+                             f'{n} inputs')
+        check_number('UpsampleConcatNeck', 'scale_factor', scale_factor, low=0, low_open=True)
         self.out_index = out_index
         self.scale_factor = scale_factor
         self.out_channels = sum(self.in_channels)

@@ -29,6 +29,7 @@ from mmengine import dist
 from torch.distributions import Categorical
 
 from mmdiffrep.registry import MODELS
+from mmdiffrep.utils.checks import check_number
 from .timestep_samplers import TimestepSampler
 
 
@@ -103,6 +104,15 @@ class LearnedTimestepPolicy(TimestepSampler):
         if net not in ('cnn', 'logits'):
             raise ValueError(f"LearnedTimestepPolicy net must be 'cnn' or 'logits', got {net!r}")
         n = len(self.candidates)
+        if n < 2:
+            raise ValueError(f'LearnedTimestepPolicy needs >= 2 candidate timesteps to choose '
+                             f'from, got {self.candidates.tolist()} (use FixedTimesteps for one)')
+        check_number('LearnedTimestepPolicy', 'num_classes', num_classes, low=2, integer=True)
+        check_number('LearnedTimestepPolicy', 'reward_hidden', reward_hidden, low=1,
+                     integer=True)
+        check_number('LearnedTimestepPolicy', 'entropy_coef', entropy_coef, low=0)
+        check_number('LearnedTimestepPolicy', 'baseline_momentum', baseline_momentum, low=0,
+                     high=1, high_open=True)
         self.num_classes, self.reward_hidden = num_classes, reward_hidden
         self.entropy_coef = self.entropy_coef_init = float(entropy_coef)
         self.baseline_momentum = baseline_momentum
