@@ -6,6 +6,11 @@ a Shapes classifier (FID with a Shapes network instead of Inception), with refer
         --classifier configs/baselines/cls_vgg11-bn_1xb64-30e_shapes-32x32.py \
             work_dirs/baselines/cls_seed0/best_accuracy_top1_epoch_30.pth
 
+Class-conditional U-Nets (``num_class_embeds``) sample balanced labels (image i gets class
+``i mod classes``); ``--guidance-scales 0 1 2 4`` adds one row per classifier-free guidance
+scale (0: the null class alone, i.e. unconditional; 1: plain conditional), with the null class
+``--null-label`` (default: the last class embedding, as ``DDPM(label_dropout=...)`` trains it).
+
 Rows: each model's ``--num`` DDIM samples vs the real test images; ``real val`` (the same
 number of real images from another split: the floor) and, with ``--random-unet``, samples of an
 untrained U-Net of that architecture (the ceiling). Also the share of samples the classifier
@@ -66,13 +71,37 @@ def classify(model, images01: torch.Tensor, mean, std, batch=250):
     return torch.cat(feats).numpy().astype(np.float64), torch.cat(preds).numpy()
 
 
-def generate(unet, scheduler, num, steps, batch, seed):
+def generate(unet, scheduler, num, steps, batch, seed, num_classes=None, guidance_scale=None,
+             null_label=None):
+    """``num`` samples in [0, 1]; with ``num_classes``, balanced labels ``i mod num_classes``
+    (and classifier-free guidance when ``guidance_scale`` is given)."""
     gen = torch.Generator().manual_seed(seed)
     out = []
     for i in tqdm(range(0, num, batch), desc='sampling', unit='batch'):
-        out.append(sample_images(unet, scheduler.config, min(batch, num - i), steps,
-                                 generator=gen))
+        n = min(batch, num - i)
+        labels = None if num_classes is None else torch.arange(i, i + n) % num_classes
+        out.append(sample_images(unet, scheduler.config, n, steps, labels=labels,
+                                 generator=gen, guidance_scale=guidance_scale,
+                                 null_label=null_label))
     return (torch.cat(out) + 1) / 2
+
+
+def conditional_runs(unet, scales, null_label):
+    """``[(tag, kwargs of generate)]`` for a U-Net: one unconditional run, or for a
+    class-conditional one a run per guidance scale (plain conditional without ``scales``)."""
+    table = unet.config.num_class_embeds
+    if table is None:
+        if scales:
+            raise ValueError('--guidance-scales needs a class-conditional U-Net '
+                             '(num_class_embeds)')
+        return [('', {})]
+    if not scales:
+        return [('conditional', dict(num_classes=table))]
+    null = table - 1 if null_label is None else null_label
+    if not 0 <= null < table:
+        raise ValueError(f'--null-label {null} is outside the U-Net\'s {table} class embeddings')
+    return [(f'CFG w={w:g}', dict(num_classes=table - 1, guidance_scale=w, null_label=null))
+            for w in scales]
 
 
 def save_grid(images01, path, n=64):
@@ -92,6 +121,10 @@ def main(argv=None):
     parser.add_argument('--steps', type=int, default=50)
     parser.add_argument('--batch', type=int, default=125)
     parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument('--guidance-scales', type=float, nargs='+', default=None,
+                        help='classifier-free guidance scales (class-conditional U-Nets)')
+    parser.add_argument('--null-label', type=int, default=None,
+                        help='the null class of CFG (default: the last class embedding)')
     parser.add_argument('--out-dir', default='work_dirs/sample_quality')
     args = parser.parse_args(argv)
     torch.manual_seed(args.seed)
@@ -105,9 +138,13 @@ def main(argv=None):
     sources = [('real val images (floor)', real_val / 255)]
     for folder in args.models:
         unet = load_unet(folder, subfolder='unet').eval()
-        imgs = generate(unet, load_scheduler(folder), args.num, args.steps, args.batch, args.seed)
-        save_grid(imgs, osp.join(args.out_dir, f'samples_{osp.basename(folder.rstrip("/"))}.png'))
-        sources.append((f'samples of `{folder}`', imgs))
+        name = osp.basename(folder.rstrip('/'))
+        for tag, kwargs in conditional_runs(unet, args.guidance_scales, args.null_label):
+            imgs = generate(unet, load_scheduler(folder), args.num, args.steps, args.batch,
+                            args.seed, **kwargs)
+            suffix = tag.replace('CFG w=', '_w').replace('conditional', '_cond')
+            save_grid(imgs, osp.join(args.out_dir, f'samples_{name}{suffix}.png'))
+            sources.append((f'samples of `{folder}`' + (f' ({tag})' if tag else ''), imgs))
     if args.random_unet:
         from mmengine.config import Config
         unet = build_unet(Config.fromfile(args.random_unet).unet_cfg).eval()
