@@ -466,10 +466,13 @@ def test_a_checkpoint_names_the_frozen_unet_it_was_trained_on(tmp_path):
     save_checkpoint(Probe(folder).state_dict(), str(tmp_path / 'probe.pth'))
     load_checkpoint(Probe(folder), str(tmp_path / 'probe.pth'))  # same weights: loads
     tiny_unet(seed=1).save_pretrained(folder)  # the folder now holds another U-Net
-    with pytest.raises(ValueError, match=r"trained on the features of the frozen U-Net '.*unet' "
-                                         r"\(weights fingerprint \w+\), but .* has fingerprint"):
+    with pytest.raises(ValueError, match=r"trained on the features of a frozen U-Net with weights "
+                                         r"fingerprint \w+, but the U-Net loaded from '.*unet' has"):
         load_checkpoint(Probe(folder), str(tmp_path / 'probe.pth'))
     # a checkpoint that carries the U-Net weights does not depend on the folder
     save_checkpoint(Probe(folder, save_unet_weights=True).state_dict(), str(tmp_path / 'k.pth'))
     tiny_unet(seed=2).save_pretrained(folder)
     load_checkpoint(Probe(folder, save_unet_weights=True), str(tmp_path / 'k.pth'))
+    # a checkpoint from before the fingerprint still loads, strictly
+    old = {k: v for k, v in Probe(folder).state_dict().items() if 'fingerprint' not in k}
+    Probe(folder).load_state_dict(old, strict=True)

@@ -55,7 +55,12 @@ def test_teacher_gets_no_gradient_and_is_not_in_optimizer_or_checkpoint(teacher_
     sum(v for k, v in losses.items() if 'loss' in k).backward()
     assert list(model.teacher.parameters()) == []
     assert all(p.grad is None and not p.requires_grad for p in model.teacher.unet.parameters())
-    assert not any(k.startswith('teacher') for k in model.state_dict())
+    # no teacher weights; only the record of which U-Net it is (its weights fingerprint), so
+    # that resuming with another U-Net under the same folder is an error
+    state = model.state_dict()
+    assert [k for k in state if k.startswith('teacher')] == ['teacher.unet_fingerprint']
+    assert bytes(state['teacher.unet_fingerprint'].tolist()).hex() == \
+        model.teacher.pretrained_fingerprint
     ow = build_optim_wrapper(model, dict(optimizer=dict(type='SGD', lr=0.1)))
     in_optim = {id(p) for g in ow.optimizer.param_groups for p in g['params']}
     assert in_optim == {id(p) for p in model.student.parameters()} | \
@@ -464,7 +469,8 @@ def test_policy_run_resumes_policy_and_student_state(tmp_path, repo_root, shapes
     assert 'policy.lr' in log and 'student.lr' in log  # mmengine logs both optimizers
     assert (first / 'timestep_policy.png').exists()
     ckpt2 = torch.load(first / 'iter_2.pth', map_location='cpu')
-    assert not any(k.startswith('teacher') for k in ckpt2['state_dict'])
+    assert [k for k in ckpt2['state_dict'] if k.startswith('teacher')] == [
+        'teacher.unet_fingerprint']  # no teacher weights, only its fingerprint
     assert len(ckpt2['timestep_policy_hist']['columns']) == 1
 
     # resume: load the checkpoint into a fresh model exactly as the runner does

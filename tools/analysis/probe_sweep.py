@@ -2,7 +2,10 @@
 
     python tools/analysis/probe_sweep.py --unet-config configs/_base_/models/unet_shapes32.py \
         [--pretrained DIR] --data data/shapes32 --blocks down.1 mid up.0.pre up.1.pre \
-        --timesteps 0 10 50 100 250 500 --out-dir work_dirs/probe_sweep
+        --timesteps 0 10 50 100 250 500 --out-dir work_dirs/probe_sweep [--class-label 6]
+
+(``--class-label``: a class-conditional U-Net reads its features with that class, e.g. the
+null class of classifier-free guidance, so the probe sees no label.)
 
 Features of every (block, timestep) come from ONE DiffusionUNet pass per batch
 (``combine='separate'``, globally average pooled); a linear classifier is trained on each
@@ -77,6 +80,9 @@ def main(argv=None):
     parser.add_argument('--max-train', type=int, default=None)
     parser.add_argument('--batch-size', type=int, default=50)
     parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument('--class-label', type=int, default=None,
+                        help='for a class-conditional U-Net: the class it is given (e.g. its '
+                             'null class of classifier-free guidance)')
     parser.add_argument('--out-dir', default='work_dirs/probe_sweep')
     args = parser.parse_args(argv)
     if not osp.isdir(args.data):
@@ -86,7 +92,9 @@ def main(argv=None):
     unet_cfg = Config.fromfile(args.unet_config).unet_cfg.to_dict()
     backbone = DiffusionUNet(pretrained=args.pretrained, unet_cfg=unet_cfg, blocks=args.blocks,
                              timesteps=args.timesteps, noise=args.noise, combine='separate',
-                             out_type='pooled', noise_seed=args.seed).eval()
+                             out_type='pooled', noise_seed=args.seed,
+                             condition=None if args.class_label is None else dict(
+                                 type='mmdiffrep.ClassLabel', label=args.class_label)).eval()
     start = time.time()
     xtr, ytr = read_cls_split(args.data, args.train_ann, 'images/train', args.max_train)
     xva, yva = read_cls_split(args.data, f'annotations/cls_{args.eval_split}.txt',

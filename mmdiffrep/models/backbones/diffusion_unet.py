@@ -209,6 +209,10 @@ class DiffusionUNet(FrozenHolderMixin, BaseModule):
                 unet.enable_gradient_checkpointing()
             self.unet = unet
         self._unet_in_checkpoints = save_unet_weights or not frozen
+        if self.pretrained_fingerprint is not None:
+            self.register_buffer('unet_fingerprint', torch.tensor(
+                list(bytes.fromhex(self.pretrained_fingerprint)), dtype=torch.uint8))
+            self._register_load_state_dict_pre_hook(self._check_fingerprint)
         if frozen_stages >= 0 and frozen:
             raise ValueError('frozen_stages is for a trainable U-Net (frozen=False)')
         if frozen_stages > len(unet.down_blocks):
@@ -291,24 +295,24 @@ class DiffusionUNet(FrozenHolderMixin, BaseModule):
         self.strides: List[int] = strides
 
     # -- checkpoints ----------------------------------------------------------------------------
-    def get_extra_state(self) -> dict:
-        """Saved with the state dict: the ``pretrained`` source and a fingerprint of its
-        weights, so that a checkpoint whose heads were trained on features of one U-Net is
-        not silently applied to another one found under the same path."""
-        return dict(pretrained=self.pretrained, fingerprint=self.pretrained_fingerprint)
-
-    def set_extra_state(self, state: dict) -> None:
-        saved = (state or {}).get('fingerprint')
-        if self._unet_in_checkpoints or saved is None or self.pretrained_fingerprint is None:
-            return  # the checkpoint brings its own U-Net weights, or there is nothing to match
-        if saved != self.pretrained_fingerprint:
+    def _check_fingerprint(self, state_dict, prefix, *args) -> None:
+        """Before a state dict is loaded: refuse a checkpoint whose heads were trained on the
+        features of another frozen U-Net than the one ``pretrained`` holds now. The
+        fingerprint is a uint8 buffer (a tensor, so EMA / SWA / DDP code that walks state
+        dicts handles it); checkpoints older than the fingerprint load as before."""
+        key = prefix + 'unet_fingerprint'
+        if key not in state_dict:
+            state_dict[key] = self.unet_fingerprint.clone()
+            return
+        saved = bytes(state_dict[key].tolist()).hex()
+        if not self._unet_in_checkpoints and saved != self.pretrained_fingerprint:
             raise ValueError(
-                f'this checkpoint was trained on the features of the frozen U-Net '
-                f'{state.get("pretrained")!r} (weights fingerprint {saved}), but the U-Net '
-                f'loaded from {self.pretrained!r} has fingerprint {self.pretrained_fingerprint}: '
-                'its features differ, so the checkpoint\'s heads would read other features. '
-                'Point `pretrained` at the weights it was trained with (train with '
-                'save_unet_weights=True to keep the U-Net in the checkpoint)')
+                f'this checkpoint was trained on the features of a frozen U-Net with weights '
+                f'fingerprint {saved}, but the U-Net loaded from {self.pretrained!r} has '
+                f'fingerprint {self.pretrained_fingerprint}: its features differ, so the '
+                'checkpoint\'s heads would read other features. Point `pretrained` at the '
+                'weights it was trained with (train with save_unet_weights=True to keep the '
+                'U-Net in the checkpoint)')
 
     # -- forward --------------------------------------------------------------------------------
     def to_unet_range(self, x: torch.Tensor) -> torch.Tensor:
