@@ -214,6 +214,52 @@ def test_policy_learns_the_informative_timestep():
     assert probs[2] > 0.8, probs
 
 
+def test_policy_reward_uses_only_the_labelled_images():
+    """The few-label protocol: images marked -1 (outside the labelled subset) get no reward,
+    no policy gradient and no task-head loss; the reward, the reward head's gradient and the
+    policy-gradient part equal a run on the labelled images alone (computed independently:
+    that run sees only those rows)."""
+    torch.manual_seed(0)
+    pol = LearnedTimestepPolicy(num_classes=3, candidates=[0, 10, 20], net='logits')
+    pol.build_reward_head(4)
+    pol.train()
+    images = torch.zeros(6, 3, 8, 8)
+    feat, index = torch.randn(6, 4), torch.tensor([0, 1, 2, 0, 1, 2])
+    labels = torch.tensor([2, -1, 0, -1, -1, 1])
+    keep = torch.tensor([0, 2, 5])
+
+    def run(rows, lab):
+        pol.baseline.fill_(0.5)
+        pol.zero_grad()
+        logs = pol(images[rows], index=index[rows], teacher_feat=feat[rows], labels=lab,
+                   mode='loss')
+        logs['policy.loss'].backward()
+        return logs, pol.reward_head[-1].weight.grad.clone()
+
+    masked, g_masked = run(torch.arange(6), labels)
+    alone, g_alone = run(keep, labels[keep])
+    for key in ('policy.reward', 'policy.reward_head_ce'):
+        torch.testing.assert_close(masked[key], alone[key])
+    torch.testing.assert_close(g_masked, g_alone)  # the task head learns from labels only
+    assert float(pol.baseline) != 0.5  # the baseline moved with the labelled rewards
+    # the unlabelled images' features do not change the reward
+    feat[[1, 3, 4]] += 10
+    torch.testing.assert_close(run(torch.arange(6), labels)[0]['policy.reward'],
+                               masked['policy.reward'])
+    # a batch without any labelled image: nothing learnt, baseline kept, a finite log
+    pol.baseline.fill_(0.5)
+    logs = pol(images[:2], index=index[:2], teacher_feat=feat[:2],
+               labels=torch.tensor([-1, -1]), mode='loss')
+    assert float(pol.baseline) == 0.5 and float(logs['policy.reward']) == 0.5
+    assert torch.isfinite(logs['policy.loss'])
+    from mmdiffrep.models.utils import gather_labels
+    with pytest.raises(ValueError, match=r'labels \[-2\] are outside \[0, 3\) .* or -1 '
+                                         r'\(unlabelled\)'):
+        gather_labels(samples([0, -2]), 'cpu', 'the policy', 3, allow_unlabelled=True)
+    with pytest.raises(ValueError, match=r'labels \[-1\] are outside \[0, 3\)'):
+        gather_labels(samples([0, -1]), 'cpu', 'DDPM', 3)
+
+
 def test_policy_needs_labels_and_a_draw(teacher_dir):
     model = build(teacher_dir, timestep_sampler=dict(
         type='mmdiffrep.LearnedTimestepPolicy', num_classes=6, candidates=[0, 100, 200]))

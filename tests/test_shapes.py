@@ -127,6 +127,13 @@ def test_layout_and_labelled_subsets(shapes_root):
     full = set(open(osp.join(shapes_root, 'annotations', 'cls_train.txt')).read().split('\n'))
     assert set(sub) <= full
     assert osp.exists(osp.join(shapes_root, 'contact_sheet.png'))
+    # the partial list: every training image, the subset's labels, -1 for the others
+    partial = [line.split() for line in open(osp.join(
+        shapes_root, 'annotations', 'cls_train_10pct_partial.txt')) if line.strip()]
+    full_pairs = [line.split() for line in full if line]
+    assert sorted(name for name, _ in partial) == sorted(name for name, _ in full_pairs)
+    assert {f'{n} {y}' for n, y in partial if y != '-1'} == set(sub)
+    assert sum(y == '-1' for _, y in partial) == len(full_pairs) - len(sub)
 
 
 def _cfg(path, shapes_root, key='train_dataloader'):

@@ -313,6 +313,7 @@ def generate_shapes(root: str,
         chosen = labelled_subset([s.label for s in train.values()], frac, seed)
         name = subset_name(frac)
         _write_annotations(root, name, {i: train[i] for i in chosen}, size)
+        write_partial_labels(root, name)
         subsets[name] = len(chosen)
 
     meta = dict(name='Shapes', size=size, seed=seed, classes=list(CLASSES),
@@ -361,6 +362,23 @@ def draw_contact_sheet(samples: Sequence[ShapesSample], out_file: str, cols: int
             sheet.paste(im, (x0 + k * (cell + pad), y0 + text_h))
         draw.text((x0, y0), f'{CLASSES[s.label]}', fill=(0, 0, 0))
     sheet.save(out_file)
+
+
+def write_partial_labels(root: str, subset: str) -> str:
+    """``annotations/cls_{subset}_partial.txt``: every training image, with its label if it is
+    in the labelled subset ``cls_{subset}.txt`` and -1 (unlabelled) otherwise. A learned
+    timestep policy distilling on all images reads its reward labels from it, so a few-label
+    regime's reward sees only that regime's labels. Returns the file's path."""
+    ann = osp.join(root, 'annotations')
+    with open(osp.join(ann, f'cls_{subset}.txt')) as f:
+        labelled = dict(line.split() for line in f if line.strip())
+    out = osp.join(ann, f'cls_{subset}_partial.txt')
+    with open(osp.join(ann, 'cls_train.txt')) as f, open(out, 'w') as g:
+        for line in f:
+            if line.strip():
+                name = line.split()[0]
+                g.write(f'{name} {labelled.get(name, -1)}\n')
+    return out
 
 
 def read_cls_split(root: str, ann_file: str, image_dir: str, limit: int = None) -> tuple:

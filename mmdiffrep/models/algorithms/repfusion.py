@@ -302,7 +302,7 @@ class RepFusion(BaseModel):
         if sampler.learned:  # check before any work is done
             labels = gather_labels(data_samples, inputs.device,
                                    'the learned timestep policy (its reward is a task loss)',
-                                   sampler.num_classes)
+                                   sampler.num_classes, allow_unlabelled=True)
         with torch.no_grad():  # a draw; the policy's gradient comes from its own loss
             t, index = self.timestep_sampler(inputs, return_index=True)
         teacher_feats = self.teacher(inputs, timesteps=t)

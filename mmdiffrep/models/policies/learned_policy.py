@@ -159,29 +159,40 @@ class LearnedTimestepPolicy(TimestepSampler):
              labels: torch.Tensor) -> Dict[str, torch.Tensor]:
         """REINFORCE + task-head losses for the draws ``index`` of ``images``.
 
-        ``teacher_feat``: (B, C) pooled teacher features at the drawn timesteps. Returns
+        ``teacher_feat``: (B, C) pooled teacher features at the drawn timesteps. ``labels``
+        of -1 (:data:`~mmdiffrep.models.utils.UNLABELLED`) mark images outside the labelled
+        subset of a few-label regime: they get no reward, no policy gradient and no task-head
+        loss (the entropy bonus, which needs no label, covers every image). Returns
         ``policy.loss`` (for the policy's optimizer) and scalars to log; updates the baseline.
         """
         if self.reward_head is None:
             raise RuntimeError('call build_reward_head(in_channels) before training the policy')
         dist_ = self.distribution(images)
-        logits = self.reward_head(teacher_feat.detach().float())
+        entropy = dist_.entropy()
+        keep = (labels >= 0).nonzero().flatten()  # all images unless some are unlabelled
+        log_prob, labels = dist_.log_prob(index)[keep], labels[keep]
+        logits = self.reward_head(teacher_feat.detach().float()[keep])
         ce = F.cross_entropy(logits, labels, reduction='none')
         reward = -ce.detach()
-        mean_reward = reward.mean()
-        if dist.get_world_size() > 1:
-            dist.all_reduce(mean_reward, op='mean')
+        mean_reward, count = reward.sum() / max(len(keep), 1), reward.new_tensor(len(keep))
+        if dist.get_world_size() > 1:  # mean over the labelled images of all ranks
+            total = torch.stack([reward.sum(), count])
+            dist.all_reduce(total)
+            mean_reward, count = total[0] / total[1].clamp(min=1), total[1]
         old = float(self.baseline)
+        if not float(count):  # no labelled image anywhere: nothing to learn from this batch
+            mean_reward = reward.new_tensor(0.0 if math.isnan(old) else old)
         baseline = float(mean_reward) if math.isnan(old) else old
         advantage = reward - baseline
         if self.normalize_advantage and advantage.numel() > 1:
             advantage = advantage / (advantage.std(unbiased=False) + 1e-6)
-        entropy = dist_.entropy()
-        loss = -(dist_.log_prob(index) * advantage).mean() \
-            - self.entropy_coef * entropy.mean() + ce.mean()
+        n = max(len(keep), 1)
+        loss = -(log_prob * advantage).sum() / n \
+            - self.entropy_coef * entropy.mean() + ce.sum() / n
         m = self.baseline_momentum
-        self.baseline.fill_(float(mean_reward) if math.isnan(old)
-                            else m * old + (1 - m) * float(mean_reward))
+        if float(count):
+            self.baseline.fill_(float(mean_reward) if math.isnan(old)
+                                else m * old + (1 - m) * float(mean_reward))
         return {'policy.loss': loss, 'policy.reward': mean_reward.detach(),
                 'policy.reward_baseline': torch.tensor(baseline),
                 'policy.entropy': entropy.mean().detach(),
