@@ -7,7 +7,9 @@ frozen teacher with the same schedule, print a table.
         --seeds 0 1 2                                      # the README evidence
 
 Per seed: one distillation run (``--distill-config``, its student exported with
-``tools/model_converters/export_backbone.py``), then per task and labelled regime
+``tools/model_converters/export_backbone.py``; with the method ``repfusion-policy`` one more
+per regime with the learned timestep policy, whose reward reads only that regime's labels:
+``annotations/cls_train_{regime}_partial.txt`` lists every image, -1 for the unlabelled), then per task and labelled regime
 (``REGIMES`` of ``tools/experiments.py``: 1 %, 10 %, all labels) one run per method with the
 protocol's schedule for that (task, regime) (``experiments.regime_options``): validated on the
 val split, the best-val checkpoint scored once on the test split. The table (mean ± std over
@@ -32,6 +34,12 @@ DISTILL = {
     'seg': 'configs/repfusion/repfusion-hint_ddpm-shapes32_resnet18-cifar_1xb64-600it_shapes-32x32.py',
     'kpt': 'configs/repfusion/repfusion-hint_ddpm-shapes32_resnet18-cifar_1xb64-600it_shapes-32x32.py',
 }
+#: per task: the learned-policy distillation config (method ``repfusion-policy``)
+DISTILL_POLICY = {
+    'cls': 'configs/repfusion/repfusion-hint-policy_ddpm-shapes32_vgg11-bn_1xb64-600it_shapes-32x32.py',
+    'seg': 'configs/repfusion/repfusion-hint-policy_ddpm-shapes32_resnet18-cifar_1xb64-600it_shapes-32x32.py',
+    'kpt': 'configs/repfusion/repfusion-hint-policy_ddpm-shapes32_resnet18-cifar_1xb64-600it_shapes-32x32.py',
+}
 TASKS = {  # toolbox, metric key, label, {method: config}
     'cls': ('mmpretrain', 'accuracy/top1', 'top-1 (%)', dict(
         scratch='configs/repfusion/cls_vgg11-bn_1xb64-600it_shapes10pct-32x32.py',
@@ -47,7 +55,18 @@ TASKS = {  # toolbox, metric key, label, {method: config}
         probe='configs/diffusion_unet/td-hm_diffusion-unet_1xb64-400it_shapes10pct-32x32.py')),
 }
 METHODS = {'scratch': 'student from scratch', 'repfusion': 'student, RepFusion init',
+           'repfusion-policy': 'student, RepFusion init (learned t policy)',
            'probe': 'frozen DiffusionUNet (teacher) + head'}
+DEFAULT_METHODS = ['scratch', 'repfusion', 'probe']
+
+
+def reward_labels(regime: str) -> str:
+    """The training list a learned policy's reward reads in ``regime`` (written on demand)."""
+    if regime == 'full':
+        return 'annotations/cls_train.txt'
+    from mmdiffrep.datasets.shapes import write_partial_labels
+    path = write_partial_labels(osp.join(ROOT, 'data', 'shapes32'), f'train_{regime}')
+    return osp.relpath(path, osp.join(ROOT, 'data', 'shapes32'))
 
 
 def main(argv=None):
@@ -55,7 +74,7 @@ def main(argv=None):
     parser.add_argument('--tasks', nargs='+', choices=list(TASKS), default=['cls'])
     parser.add_argument('--regimes', nargs='+', choices=list(REGIMES), default=['10pct'])
     parser.add_argument('--seeds', type=int, nargs='+', default=[0])
-    parser.add_argument('--methods', nargs='+', choices=list(METHODS), default=list(METHODS))
+    parser.add_argument('--methods', nargs='+', choices=list(METHODS), default=DEFAULT_METHODS)
     parser.add_argument('--distill-config', default=None,
                         help='one distillation config for every task (default: per task)')
     parser.add_argument('--distill-options', nargs='*', default=[],
@@ -71,8 +90,11 @@ def main(argv=None):
     commands = []
     distill = {task: args.distill_config or DISTILL[task] for task in args.tasks}
     distill_configs = sorted(set(distill.values()))
+    policy_configs = sorted({DISTILL_POLICY[task] for task in args.tasks})
     total = len(args.seeds) * (len(args.tasks) * len(args.regimes) * len(args.methods)
-                               + ('repfusion' in args.methods) * len(distill_configs))
+                               + ('repfusion' in args.methods) * len(distill_configs)
+                               + ('repfusion-policy' in args.methods) * len(policy_configs)
+                               * len(args.regimes))
     done = 0
 
     def progress(what):
@@ -102,21 +124,43 @@ def main(argv=None):
             commands.append(f'python tools/train.py {config} --work-dir {work} '
                             f'--cfg-options randomness.seed={seed} '
                             + ' '.join(args.distill_options))
+        policy_students = {}  # (policy config, regime) -> exported student
+        for config, regime in ((c, r) for c in policy_configs for r in args.regimes
+                               if 'repfusion-policy' in args.methods):
+            name = osp.basename(config).split('_')[2]
+            work = osp.join(args.work_dir, f'distill-policy_{name}_{regime}_seed{seed}')
+            progress(f'distillation into {name} with the learned policy (reward: {regime} '
+                     f'labels), seed {seed}')
+            options = [f'train_dataloader.dataset.ann_file={reward_labels(regime)}'] \
+                + args.distill_options
+            student = policy_students[(config, regime)] = osp.join(work, 'student.pth')
+            if args.reuse and osp.exists(osp.join(ROOT, student)):
+                check_reuse(work, config, seed, options)
+                mins = recorded_minutes(work)
+            else:
+                mins = train(config, work, seed, options)
+                run([sys.executable, 'tools/model_converters/export_backbone.py',
+                     last_checkpoint(work), student, '--overwrite'])  # just trained
+            minutes.setdefault(('distill-policy', ''), []).append(mins)
+            commands.append(f'python tools/train.py {config} --work-dir {work} '
+                            f'--cfg-options randomness.seed={seed} ' + ' '.join(options))
         for task, regime, method in ((t, r, m) for t in args.tasks for r in args.regimes
                                      for m in args.methods):
             _, metric, _, configs = TASKS[task]
             options = regime_options(task, regime)
-            if method == 'repfusion':  # the exported student: a plain backbone file
-                options += [f'model.backbone.init_cfg.checkpoint={students[distill[task]]}',
+            if method in ('repfusion', 'repfusion-policy'):  # an exported student file
+                student = students[distill[task]] if method == 'repfusion' else \
+                    policy_students[(DISTILL_POLICY[task], regime)]
+                options += [f'model.backbone.init_cfg.checkpoint={student}',
                             'model.backbone.init_cfg.prefix=None']
             work = osp.join(args.work_dir, f'{task}_{regime}_{method}_seed{seed}')
             progress(f'{task}, {regime} labels, {METHODS[method]}, seed {seed}')
-            values, mins = train_and_test(configs[method], work, seed, options,
-                                          reuse=args.reuse)
+            config = configs['repfusion' if method == 'repfusion-policy' else method]
+            values, mins = train_and_test(config, work, seed, options, reuse=args.reuse)
             results.setdefault((task, regime, method), []).append(
                 100 * values[metric] if task == 'kpt' else values[metric])
             minutes.setdefault((task, regime, method), []).append(mins)
-            commands.append(f'python tools/train.py {configs[method]} --work-dir {work} '
+            commands.append(f'python tools/train.py {config} --work-dir {work} '
                             f'--cfg-options randomness.seed={seed} {" ".join(options)}')
 
     rows = []
@@ -134,6 +178,11 @@ def main(argv=None):
         table += (f'\n\nDistillation: {", ".join(f"`{osp.basename(c)}`" for c in distill_configs)}, '
                   f'{statistics.mean(minutes[("distill", "")]):.1f} min per seed, no labels. '
                   f'Labels: 1pct = 20, 10pct = 200, full = 2000 images.')
+    if ('distill-policy', '') in minutes:
+        table += (f'\n\nLearned-policy distillation: '
+                  f'{", ".join(f"`{osp.basename(c)}`" for c in policy_configs)}, one per seed '
+                  f'and regime, {statistics.mean(minutes[("distill-policy", "")]):.1f} min '
+                  'each; its reward reads only the regime\'s labels (-1 = unlabelled).')
     write_table(args.work_dir, 'results.md', table)
     write_table(args.work_dir, 'commands.txt', '\n'.join(commands))
     print(f'\nRepFusion on Shapes (test split, {(time.time() - start) / 60:.1f} min in all):\n'
