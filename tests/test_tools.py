@@ -211,13 +211,42 @@ def test_torchrun_two_cpu_processes(tmp_path, repo_root, shapes_root, subprocess
     assert 'accuracy/top1' in log
 
 
+TINY_DDPM_UNET = dict(type='UNet2DModel', sample_size=32, in_channels=3, out_channels=3,
+                      block_out_channels=(8, 16), layers_per_block=1, norm_num_groups=4,
+                      down_block_types=('DownBlock2D', 'DownBlock2D'),
+                      up_block_types=('UpBlock2D', 'UpBlock2D'))
+
+
+def run_tiny_ddpm_torchrun(tmp_path, repo_root, shapes_root, subprocess_env, hook_module,
+                           hook_code, config_lines, port, batch_size):
+    """A tiny Shapes DDPM under 2-process torchrun with a recording hook (``hook_module``.py
+    written from ``hook_code``); returns (work dir, config file)."""
+    (tmp_path / f'{hook_module}.py').write_text(hook_code)
+    cfg = tmp_path / f'ddpm_{hook_module}.py'
+    cfg.write_text('\n'.join([
+        f"_base_ = {osp.join(repo_root, 'configs/ddpm/ddpm_unet-shapes32_1xb64-1100it_shapes-32x32.py')!r}",
+        f"train_dataloader = dict(batch_size={batch_size}, num_workers=0, "
+        f"persistent_workers=False, dataset=dict(data_root={shapes_root + '/'!r}))",
+        'randomness = dict(seed=0)',
+        f"custom_imports = dict(imports=[{hook_module!r}], allow_failed_imports=False)"]
+        + config_lines))
+    work = tmp_path / 'work'
+    env = dict(subprocess_env, PYTHON=sys.executable, PORT=str(port + os.getpid() % 90),
+               PYTHONPATH=f'{tmp_path}{os.pathsep}' + subprocess_env.get('PYTHONPATH', ''))
+    out = subprocess.run(['bash', 'tools/dist_train.sh', str(cfg), '2', '--work-dir', str(work)],
+                         cwd=repo_root, env=env, capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-5000:]
+    return work, cfg
+
+
 def test_ddp_ranks_draw_their_own_timesteps_and_noise(tmp_path, repo_root, shapes_root,
                                                      subprocess_env):
     """Regression: under DDP every rank drew the same timesteps and noise (mmengine seeds all
     ranks alike unless randomness.diff_rank_seed). tools/train.py now sets it for distributed
     launches: the ranks' generators differ after an iteration, while each rank still gets its
     own half of the data (the sampler's seed stays shared)."""
-    (tmp_path / 'rankdraws.py').write_text(
+    work, _ = run_tiny_ddpm_torchrun(
+        tmp_path, repo_root, shapes_root, subprocess_env, 'rankdraws',
         'import os, torch\n'
         'from mmengine.hooks import Hook\n'
         'from mmengine.registry import HOOKS\n'
@@ -227,26 +256,10 @@ def test_ddp_ranks_draw_their_own_timesteps_and_noise(tmp_path, repo_root, shape
         '        if runner.iter == 1:\n'
         '            idx = [s.metainfo["sample_idx"] for s in data_batch["data_samples"]]\n'
         '            torch.save(dict(rng=torch.get_rng_state(), idx=idx), os.path.join(\n'
-        '                runner.work_dir, f"rank{runner.rank}.pt"))\n')
-    tiny = dict(type='UNet2DModel', sample_size=32, in_channels=3, out_channels=3,
-                block_out_channels=(8, 16), layers_per_block=1, norm_num_groups=4,
-                down_block_types=('DownBlock2D', 'DownBlock2D'),
-                up_block_types=('UpBlock2D', 'UpBlock2D'))
-    cfg = tmp_path / 'ddpm_ranks.py'
-    cfg.write_text('\n'.join([
-        f"_base_ = {osp.join(repo_root, 'configs/ddpm/ddpm_unet-shapes32_1xb64-1100it_shapes-32x32.py')!r}",
-        f'model = dict(unet_cfg={tiny!r})',
-        f"train_dataloader = dict(batch_size=8, num_workers=0, persistent_workers=False, "
-        f"dataset=dict(data_root={shapes_root + '/'!r}))",
-        'train_cfg = dict(max_iters=2)', 'randomness = dict(seed=0)',
-        "custom_imports = dict(imports=['rankdraws'], allow_failed_imports=False)",
-        "custom_hooks = [dict(type='RankDraws')]"]))
-    work = tmp_path / 'work'
-    env = dict(subprocess_env, PYTHON=sys.executable, PORT=str(29700 + os.getpid() % 1000),
-               PYTHONPATH=f'{tmp_path}{os.pathsep}' + subprocess_env.get('PYTHONPATH', ''))
-    out = subprocess.run(['bash', 'tools/dist_train.sh', str(cfg), '2', '--work-dir', str(work)],
-                         cwd=repo_root, env=env, capture_output=True, text=True, timeout=600)
-    assert out.returncode == 0, out.stderr[-5000:]
+        '                runner.work_dir, f"rank{runner.rank}.pt"))\n',
+        [f'model = dict(unet_cfg={TINY_DDPM_UNET!r})',
+         'train_cfg = dict(max_iters=2)', "custom_hooks = [dict(type='RankDraws')]"],
+        port=29700, batch_size=8)
     r0, r1 = (torch.load(work / f'rank{r}.pt') for r in (0, 1))
     assert not torch.equal(r0['rng'], r1['rng'])  # their own timesteps and noise
     assert not set(r0['idx']) & set(r1['idx'])  # and their own images
@@ -401,7 +414,8 @@ def test_ddp_step_equals_one_process_step_on_the_same_global_batch(tmp_path, rep
     each rank's own random draws (its generator state replayed): the mean of the two
     half-batch losses is the global-batch loss. So under DDP each rank really trains on its own
     images with its own timesteps and noise, and the gradients are averaged exactly."""
-    (tmp_path / 'steprecord.py').write_text(
+    work, cfg = run_tiny_ddpm_torchrun(
+        tmp_path, repo_root, shapes_root, subprocess_env, 'steprecord',
         'import os, torch\n'
         'from mmengine.hooks import Hook\n'
         'from mmengine.registry import HOOKS\n'
@@ -412,29 +426,13 @@ def test_ddp_step_equals_one_process_step_on_the_same_global_batch(tmp_path, rep
         '            w0={k: v.clone() for k, v in runner.model.module.state_dict().items()})\n'
         '    def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):\n'
         '        self.rec["w1"] = runner.model.module.state_dict()\n'
-        '        torch.save(self.rec, os.path.join(runner.work_dir, f"rank{runner.rank}.pt"))\n')
-    tiny = dict(type='UNet2DModel', sample_size=32, in_channels=3, out_channels=3,
-                block_out_channels=(8, 16), layers_per_block=1, norm_num_groups=4,
-                down_block_types=('DownBlock2D', 'DownBlock2D'),
-                up_block_types=('UpBlock2D', 'UpBlock2D'))
-    cfg = tmp_path / 'ddpm_step.py'
-    cfg.write_text('\n'.join([
-        f"_base_ = {osp.join(repo_root, 'configs/ddpm/ddpm_unet-shapes32_1xb64-1100it_shapes-32x32.py')!r}",
-        f'model = dict(unet_cfg={tiny!r}, prediction_type="v_prediction", '
-        'loss_weighting="min_snr")',
-        f"train_dataloader = dict(batch_size=4, num_workers=0, persistent_workers=False, "
-        f"dataset=dict(data_root={shapes_root + '/'!r}))",
-        "optim_wrapper = dict(_delete_=True, type='OptimWrapper', "
-        "optimizer=dict(type='SGD', lr=1.0))",
-        'param_scheduler = []', 'train_cfg = dict(max_iters=1)', 'randomness = dict(seed=0)',
-        "custom_imports = dict(imports=['steprecord'], allow_failed_imports=False)",
-        "custom_hooks = [dict(type='StepRecord')]"]))
-    work = tmp_path / 'work'
-    env = dict(subprocess_env, PYTHON=sys.executable, PORT=str(29900 + os.getpid() % 90),
-               PYTHONPATH=f'{tmp_path}{os.pathsep}' + subprocess_env.get('PYTHONPATH', ''))
-    out = subprocess.run(['bash', 'tools/dist_train.sh', str(cfg), '2', '--work-dir', str(work)],
-                         cwd=repo_root, env=env, capture_output=True, text=True, timeout=600)
-    assert out.returncode == 0, out.stderr[-5000:]
+        '        torch.save(self.rec, os.path.join(runner.work_dir, f"rank{runner.rank}.pt"))\n',
+        [f'model = dict(unet_cfg={TINY_DDPM_UNET!r}, prediction_type="v_prediction", '
+         'loss_weighting="min_snr")',
+         "optim_wrapper = dict(_delete_=True, type='OptimWrapper', "
+         "optimizer=dict(type='SGD', lr=1.0))",
+         'param_scheduler = []', 'train_cfg = dict(max_iters=1)',
+         "custom_hooks = [dict(type='StepRecord')]"], port=29900, batch_size=4)
     ranks = [torch.load(work / f'rank{r}.pt') for r in (0, 1)]
     for k, v in ranks[0]['w1'].items():  # DDP keeps the replicas identical
         torch.testing.assert_close(v, ranks[1]['w1'][k], rtol=0, atol=0)
