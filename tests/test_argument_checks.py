@@ -25,6 +25,7 @@ MODEL_CASES = [  # (config, message pattern)
     (dict(DU, weights_dtype='float17'), r"weights_dtype='float17' must be one of \('float32'"),
     (dict(DU, weights_dtype='int8'), "weights_dtype='int8' must be one of"),
     (dict(DU, autocast='int8'), "autocast='int8' must be one of"),
+    (dict(DU, max_forward_batch=0), r'max_forward_batch must be an integer in \[1, inf\)'),
     (dict(DU, frozen=False, frozen_stages=-2), r'frozen_stages must be an integer in \[-1, inf\)'),
     (dict(type='mmdiffrep.DDPM', unet_cfg=TINY, num_train_timesteps=0),
      r'num_train_timesteps must be an integer in \[2, inf\), got 0'),

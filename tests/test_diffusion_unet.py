@@ -85,12 +85,14 @@ def test_early_exit_equals_full_forward_and_skips_later_blocks():
         assert torch.equal(a[k], b[k])
 
 
-@pytest.mark.parametrize('noise', ['none', 'fixed'])
-def test_batched_timesteps_equal_separate_calls(noise):
+@pytest.mark.parametrize('noise,rows', [('none', None), ('fixed', None), ('fixed', 3)])
+def test_batched_timesteps_equal_separate_calls(noise, rows):
+    """Also with the batch split into forwards of at most ``rows`` rows (max_forward_batch)."""
     unet = tiny_unet()
     x = torch.randn(2, 3, 32, 32)
     sch = DDPMScheduler()
-    both = UNetFeatureExtractor(unet, ['up.1.pre'], [20, 300], sch, noise=noise)
+    both = UNetFeatureExtractor(unet, ['up.1.pre'], [20, 300], sch, noise=noise,
+                                max_forward_batch=rows)
     with torch.no_grad():
         batched = both(x)['up.1.pre']
         for i, t in enumerate([20, 300]):

@@ -10,7 +10,7 @@ from typing import Dict, Optional, Sequence, Union
 import torch
 import torch.nn as nn
 
-from mmdiffrep.utils.checks import check_unique
+from mmdiffrep.utils.checks import check_number, check_unique
 from mmdiffrep.utils.recorder import record_shapes
 from .blocks import BlockRecorder, block_modules
 
@@ -48,6 +48,11 @@ class UNetFeatureExtractor:
             ``noise='none'``.
         noise_seed: seed of the ``'fixed'`` noise.
         early_exit: stop the forward after the last requested block.
+        max_forward_batch: at most this many rows (images x timesteps x draws) per U-Net
+            forward; the rest in further forwards, features concatenated. None: all in one.
+            On a CPU, ~16 rows per forward is faster than one large batch (its activations
+            stay in cache: ``tools/analysis/benchmark_diffusion_unet.py``); on a GPU it bounds
+            memory (many timesteps x a DIFT ensemble).
         condition: what the U-Net gets besides image and timestep: a
             :class:`~mmdiffrep.models.conditions.UNetCondition` (or any object with
             ``unet_kwargs(batch, device) -> dict`` and ``patch(unet) -> context manager``),
@@ -68,7 +73,8 @@ class UNetFeatureExtractor:
                  ensemble: int = 1,
                  noise_seed: int = 0,
                  early_exit: bool = True,
-                 condition=None):
+                 condition=None,
+                 max_forward_batch: Optional[int] = None):
         self.unet = unet  # a plain reference: the owner decides whether it is a submodule
         self.scheduler = scheduler
         self.blocks = list(blocks)
@@ -91,6 +97,10 @@ class UNetFeatureExtractor:
             raise ValueError(f'ensemble={ensemble} is invalid with noise={noise!r}: it counts '
                              'noise draws (>= 1, and 1 when there is no noise)')
         self.noise, self.ensemble, self.noise_seed = noise, ensemble, noise_seed
+        if max_forward_batch is not None:
+            check_number('UNetFeatureExtractor', 'max_forward_batch', max_forward_batch, low=1,
+                         integer=True)
+        self.max_forward_batch = max_forward_batch
         self.condition = condition
         self.divisor = size_divisor(unet)
         # one dry forward gives the execution order (for early exit) and the block shapes
@@ -170,8 +180,13 @@ class UNetFeatureExtractor:
         K, B = self.ensemble, x.shape[0]
         T = len(self.timesteps) if timesteps is None else 1
         x_t, t = self.noisy_input(x, timesteps)
-        with BlockRecorder(self.unet, self.blocks, self.stop_after) as rec:
-            feats = rec.run(lambda: self._unet(x_t, t))
+        rows = self.max_forward_batch or x_t.shape[0]
+        parts = []
+        for i in range(0, x_t.shape[0], rows):
+            with BlockRecorder(self.unet, self.blocks, self.stop_after) as rec:
+                parts.append(rec.run(lambda: self._unet(x_t[i:i + rows], t[i:i + rows])))
+        feats = parts[0] if len(parts) == 1 else {
+            name: torch.cat([p[name] for p in parts]) for name in self.blocks}
         out = {}
         for name in self.blocks:
             f = feats[name]

@@ -5,7 +5,8 @@
 
 (a) early exit up to block b vs a full forward with hooks, next to the FLOP fraction of the
     truncated U-Net (target: time ratio <= 1.1 x FLOP fraction);
-(b) T timesteps in one batched forward vs T separate calls (target <= 1.0);
+(b) T timesteps batched vs T separate calls (target <= 1.0), in one forward and with
+    ``max_forward_batch=--rows`` rows per forward;
 (c) UNetFeatureExtractor vs a bare diffusers forward with a hook that stops at the same block
     (target <= 1.05).
 Random weights of the published architectures (speed does not depend on the weights).
@@ -45,6 +46,23 @@ def timeit(fn, repeats):
     return best
 
 
+def timeit_pair(fn_a, fn_b, repeats):
+    """Best-of-``repeats`` times of two functions measured interleaved (a, b, a, b, ...), so
+    a change in the machine's load affects both sides alike (the ratio is what is reported)."""
+    fn_a(), fn_b()  # warm-up
+    best_a = best_b = float('inf')
+    for _ in range(repeats):
+        for fn, which in ((fn_a, 'a'), (fn_b, 'b')):
+            start = time.perf_counter()
+            fn()
+            took = time.perf_counter() - start
+            if which == 'a':
+                best_a = min(best_a, took)
+            else:
+                best_b = min(best_b, took)
+    return best_a, best_b
+
+
 def flops(fn):
     with FlopCounterMode(display=False) as counter:
         fn()
@@ -59,6 +77,10 @@ def main(argv=None):
     parser.add_argument('--repeats', type=int, default=5)
     parser.add_argument('--blocks', nargs='+', default=['down.1', 'mid', 'up.1'])
     parser.add_argument('--timesteps', type=int, nargs='+', default=[10, 100, 300])
+    parser.add_argument('--rows', type=int, default=16,
+                        help='max_forward_batch of the chunked batched arm of (b)')
+    parser.add_argument('--only', nargs='+', choices=['a', 'b', 'c'], default=['a', 'b', 'c'],
+                        help='measurements to run')
     args = parser.parse_args(argv)
     torch.manual_seed(0)
     from diffusers import DDPMScheduler
@@ -89,41 +111,49 @@ def main(argv=None):
                 h.remove()
         return run
 
-    print('\n(a) early exit vs full forward with a hook')
-    print(f'{"block":<10} {"time ratio":>10} {"FLOP fraction":>14} {"ratio/FLOPs":>12}')
-    full_time = None
-    for name in args.blocks:
-        ext = UNetFeatureExtractor(unet, [name], 0, sch)
-        full = hooked_full(name)
-        full_time = timeit(full, args.repeats)
-        early = lambda: ext(x)  # noqa: E731
-        with torch.no_grad():
-            early_time = timeit(early, args.repeats)
-            frac = flops(early) / flops(full)
-        ratio = early_time / full_time
-        print(f'{name:<10} {ratio:>10.3f} {frac:>14.3f} {ratio / frac:>12.3f}')
+    if 'a' in args.only:
+        print('\n(a) early exit vs full forward with a hook')
+        print(f'{"block":<10} {"time ratio":>10} {"FLOP fraction":>14} {"ratio/FLOPs":>12}')
+        full_time = None
+        for name in args.blocks:
+            ext = UNetFeatureExtractor(unet, [name], 0, sch)
+            full = hooked_full(name)
+            full_time = timeit(full, args.repeats)
+            early = lambda: ext(x)  # noqa: E731
+            with torch.no_grad():
+                early_time = timeit(early, args.repeats)
+                frac = flops(early) / flops(full)
+            ratio = early_time / full_time
+            print(f'{name:<10} {ratio:>10.3f} {frac:>14.3f} {ratio / frac:>12.3f}')
 
-    print('\n(b) T timesteps batched in one forward vs T separate calls')
-    name = args.blocks[-1]
-    T = len(args.timesteps)
-    batched = UNetFeatureExtractor(unet, [name], args.timesteps, sch, noise='fixed')
-    singles = [UNetFeatureExtractor(unet, [name], t, sch, noise='fixed')
-               for t in args.timesteps]
-    with torch.no_grad():
-        tb = timeit(lambda: batched(x), args.repeats)
-        ts = timeit(lambda: [s(x) for s in singles], args.repeats)
-    print(f'T={T} at {name}: batched {tb * 1000:.1f} ms, separate {ts * 1000:.1f} ms, '
-          f'ratio {tb / ts:.3f}')
+    if 'b' in args.only:
+        print('\n(b) T timesteps batched in one forward vs T separate calls')
+        name = args.blocks[-1]
+        T = len(args.timesteps)
+        batched = UNetFeatureExtractor(unet, [name], args.timesteps, sch, noise='fixed')
+        chunked = UNetFeatureExtractor(unet, [name], args.timesteps, sch, noise='fixed',
+                                       max_forward_batch=args.rows)
+        singles = [UNetFeatureExtractor(unet, [name], t, sch, noise='fixed')
+                   for t in args.timesteps]
+        with torch.no_grad():  # interleaved: the ratios are robust to a busy machine
+            tb, ts = timeit_pair(lambda: batched(x), lambda: [s(x) for s in singles],
+                                 args.repeats)
+            tc, ts2 = timeit_pair(lambda: chunked(x), lambda: [s(x) for s in singles],
+                                  args.repeats)
+        print(f'T={T} at {name}, {T * args.batch} rows: one forward {tb * 1000:.1f} ms, '
+              f'separate {ts * 1000:.1f} ms, ratio {tb / ts:.3f}')
+        print(f'T={T} at {name}, max_forward_batch={args.rows}: {tc * 1000:.1f} ms, separate '
+              f'{ts2 * 1000:.1f} ms, ratio {tc / ts2:.3f}')
 
-    print('\n(c) UNetFeatureExtractor vs a bare diffusers forward stopped by a hook')
-    for name in args.blocks:
-        ext = UNetFeatureExtractor(unet, [name], 0, sch)
-        with torch.no_grad():
-            ours = timeit(lambda: ext(x), args.repeats)
-            bare = timeit(hooked_full(name, stop=True), args.repeats)
-        print(f'{name:<10} ours {ours * 1000:7.1f} ms, bare {bare * 1000:7.1f} ms, '
-              f'ratio {ours / bare:.3f}')
-
+    if 'c' in args.only:
+        print('\n(c) UNetFeatureExtractor vs a bare diffusers forward stopped by a hook')
+        for name in args.blocks:
+            ext = UNetFeatureExtractor(unet, [name], 0, sch)
+            with torch.no_grad():
+                ours = timeit(lambda: ext(x), args.repeats)
+                bare = timeit(hooked_full(name, stop=True), args.repeats)
+            print(f'{name:<10} ours {ours * 1000:7.1f} ms, bare {bare * 1000:7.1f} ms, '
+                  f'ratio {ours / bare:.3f}')
 
 if __name__ == '__main__':
     main()

@@ -105,6 +105,8 @@ class DiffusionUNet(FrozenHolderMixin, BaseModule):
             (:class:`~mmdiffrep.diffusion.feature_cache.FeatureCache`); only for a frozen U-Net
             with deterministic features (noise ``'none'`` / ``'fixed'``, no learnable
             condition), else a clear error; random augmentation is reported in the log.
+        max_forward_batch: rows (images x timesteps x draws) per U-Net forward (see
+            :class:`UNetFeatureExtractor`); e.g. 16 on a CPU, None (all at once) on a GPU.
         vae: for latent U-Nets (Stable-Diffusion style): the
             :class:`~mmdiffrep.diffusion.latents.LatentEncoder` arguments,
             ``dict(pretrained=..., subfolder='vae')`` or ``dict(cfg=dict(...))`` for a random
@@ -138,6 +140,7 @@ class DiffusionUNet(FrozenHolderMixin, BaseModule):
                  scheduler_cfg: Optional[dict] = None,
                  vae: Optional[dict] = None,
                  cache_features: bool = False,
+                 max_forward_batch: Optional[int] = None,
                  init_cfg: Optional[dict] = None,
                  **legacy):
         _check_legacy(legacy)
@@ -190,6 +193,7 @@ class DiffusionUNet(FrozenHolderMixin, BaseModule):
         self.extractor = UNetFeatureExtractor(
             unet, blocks, timesteps, load_scheduler(pretrained, scheduler_cfg), noise=noise,
             ensemble=ensemble, noise_seed=noise_seed, early_exit=early_exit,
+            max_forward_batch=max_forward_batch,
             condition=self.condition)
         self.blocks = self.extractor.blocks
         self.timesteps = self.extractor.timesteps
