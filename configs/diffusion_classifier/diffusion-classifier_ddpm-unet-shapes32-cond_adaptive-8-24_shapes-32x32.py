@@ -20,3 +20,4 @@ optim_wrapper = None
 val_dataloader = None
 val_cfg = None
 val_evaluator = None
+test_cfg = dict()
