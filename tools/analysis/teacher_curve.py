@@ -10,7 +10,10 @@ the best pooled linear probe over the (block, timestep) grid (train split -> val
 labels) and the Fréchet distance of ``--num`` DDIM samples to the real val images in the
 feature space of a Shapes classifier (the measure of ``sample_quality.py``). ``--random``
 adds the untrained U-Net as iteration 0. Writes ``{out-dir}/teacher_curve.csv`` and
-``teacher_curve.png``.
+``teacher_curve.png``. Several runs in one picture, from their CSVs:
+
+    python tools/analysis/teacher_curve.py --plot v2=a/teacher_curve.csv v3=b.csv,c.csv \
+        --out docs/teacher_curves.png
 """
 import argparse
 import csv
@@ -56,27 +59,57 @@ def probe_grid(pretrained, unet_cfg, blocks, timesteps, data, seed=0):
     return acc
 
 
-def plot(rows, out_file):
+def plot(runs, out_file):
+    """``runs``: {label: rows} (or one run's rows): probe (solid) and FD (dashed) per run."""
+    if not isinstance(runs, dict):
+        runs = {'': runs}
     plt = pyplot()
-    it = [r['iter'] for r in rows]
-    fig, ax1 = plt.subplots(figsize=(6, 3.6))
-    ax1.plot(it, [r['best_probe_val'] for r in rows], 'o-', color='tab:blue')
-    ax1.set_xlabel('training iteration')
-    ax1.set_ylabel('best pooled linear probe, val top-1 (%)', color='tab:blue')
+    fig, ax1 = plt.subplots(figsize=(6.4, 3.8))
     ax2 = ax1.twinx()
-    ax2.plot(it, [r['fd_val'] for r in rows], 's--', color='tab:red')
-    ax2.set_ylabel('sample Fréchet distance to val (lower is better)', color='tab:red')
+    for k, (label, rows) in enumerate(runs.items()):
+        colour = f'C{k}'
+        it = [int(r['iter']) for r in rows]
+        ax1.plot(it, [float(r['best_probe_val']) for r in rows], 'o-', color=colour,
+                 label=f'{label} probe'.strip())
+        ax2.plot(it, [float(r['fd_val']) for r in rows], 's--', color=colour, alpha=0.7,
+                 label=f'{label} FD'.strip())
+    ax1.set_xlabel('training iteration')
+    ax1.set_ylabel('best pooled linear probe, val top-1 (%) (o-)')
+    ax2.set_ylabel('sample Fréchet distance to val (s--, lower is better)')
     ax2.set_yscale('log')
     ax1.grid(alpha=0.3)
+    if len(runs) > 1:
+        h1, l1 = ax1.get_legend_handles_labels()
+        h2, l2 = ax2.get_legend_handles_labels()
+        ax1.legend(h1 + h2, l1 + l2, fontsize=7, loc='center right')
     fig.suptitle('Shapes DDPM teacher: features and samples vs training', fontsize=10)
     save_figure(fig, out_file)
 
 
+def read_curves(specs):
+    """``['LABEL=a.csv,b.csv', ...]`` -> {label: rows sorted by iteration}."""
+    runs = {}
+    for spec in specs:
+        label, _, files = spec.partition('=')
+        if not files:
+            raise ValueError(f'--plot takes LABEL=CSV[,CSV...], got {spec!r}')
+        rows = []
+        for f in files.split(','):
+            with open(f) as fh:
+                rows += list(csv.DictReader(fh))
+        runs[label] = sorted(rows, key=lambda r: int(r['iter']))
+    return runs
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('config', help='the DDPM training config')
-    parser.add_argument('work_dir', help='folder with iter_*.pth checkpoints')
-    parser.add_argument('--classifier', nargs=2, required=True, metavar=('CONFIG', 'CKPT'))
+    parser.add_argument('config', nargs='?', help='the DDPM training config')
+    parser.add_argument('work_dir', nargs='?', help='folder with iter_*.pth checkpoints')
+    parser.add_argument('--classifier', nargs=2, metavar=('CONFIG', 'CKPT'))
+    parser.add_argument('--plot', nargs='+', metavar='LABEL=CSV[,CSV]',
+                        help='only draw curves of earlier runs (their teacher_curve.csv) into '
+                             'one PNG, --out')
+    parser.add_argument('--out', default='teacher_curves.png', help='the PNG of --plot')
     parser.add_argument('--data', default='data/shapes32')
     parser.add_argument('--blocks', nargs='+', default=['down.1', 'mid', 'up.0.pre', 'up.1.pre'])
     parser.add_argument('--timesteps', type=int, nargs='+', default=[0, 50, 150, 300])
@@ -86,6 +119,12 @@ def main(argv=None):
     parser.add_argument('--steps', type=int, default=50)
     parser.add_argument('--out-dir', default=None, help='default: WORK_DIR/teacher_curve')
     args = parser.parse_args(argv)
+    if args.plot:
+        plot(read_curves(args.plot), args.out)
+        print(f'wrote {args.out}')
+        return
+    if not (args.config and args.work_dir and args.classifier):
+        parser.error('CONFIG, WORK_DIR and --classifier are needed (or --plot)')
     out_dir = args.out_dir or osp.join(args.work_dir, 'teacher_curve')
     os.makedirs(out_dir, exist_ok=True)
     cfg = Config.fromfile(args.config)
