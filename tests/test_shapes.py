@@ -30,7 +30,8 @@ def test_same_seed_same_bytes(tmp_path):
     generate_shapes(str(tmp_path / 'c'), seed=4, **kw)
     a, b, c = (_digest(str(tmp_path / n)) for n in 'abc')
     assert a == b
-    assert len(a) == 20 * 2 + 5 * 4 + 4 * 3 + 2  # images+masks, annotations, meta, sheet
+    # images+masks, annotations (+ the subset's partial label list), meta, sheet
+    assert len(a) == 20 * 2 + 5 * 4 + 4 * 3 + 1 + 2
     assert a['images/train/00000.png'] != c['images/train/00000.png']
 
 
