@@ -251,7 +251,8 @@ def test_policy_reward_uses_only_the_labelled_images():
     logs = pol(images[:2], index=index[:2], teacher_feat=feat[:2],
                labels=torch.tensor([-1, -1]), mode='loss')
     assert float(pol.baseline) == 0.5 and float(logs['policy.reward']) == 0.5
-    assert torch.isfinite(logs['policy.loss'])
+    # every logged value finite (a NaN here stopped a 10 %-label run through FiniteLossHook)
+    assert all(torch.isfinite(v).all() for v in logs.values()), logs
     from mmdiffrep.models.utils import gather_labels
     with pytest.raises(ValueError, match=r'labels \[-2\] are outside \[0, 3\) .* or -1 '
                                          r'\(unlabelled\)'):

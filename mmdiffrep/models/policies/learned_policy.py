@@ -196,4 +196,5 @@ class LearnedTimestepPolicy(TimestepSampler):
         return {'policy.loss': loss, 'policy.reward': mean_reward.detach(),
                 'policy.reward_baseline': torch.tensor(baseline),
                 'policy.entropy': entropy.mean().detach(),
-                'policy.reward_head_ce': ce.mean().detach()}
+                # sum / n, not mean(): a batch without labelled images logs 0, not NaN
+                'policy.reward_head_ce': (ce.sum() / n).detach()}
