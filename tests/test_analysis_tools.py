@@ -157,3 +157,49 @@ def test_self_labels_tool_writes_the_toolbox_format(tmp_path, shapes_root, repo_
     assert [r[0] for r in rows] == names and {int(r[1]) for r in rows} <= {0, 1, 2}
     with pytest.raises(FileExistsError, match='--overwrite'):
         self_labels.main(args)
+
+
+def test_sample_quality_rcg_rows_load_the_ema_weights(tmp_path, shapes_root, repo_root):
+    """--rcg builds both stages from their configs with the checkpoints' EMA weights (not the
+    raw ones) and writes one row and grid per guidance scale."""
+    from mmengine.config import Config
+    from mmengine.registry import DefaultScope
+    from mmdiffrep.registry import MODELS as DIFF_MODELS
+    from mmpretrain.registry import MODELS
+    enc = dict(type='mmpretrain.ResNet_CIFAR', depth=18, stem_channels=8, base_channels=8)
+    unet = dict(type='UNet2DModel', sample_size=32, in_channels=3, out_channels=3,
+                block_out_channels=(8, 16), layers_per_block=1, norm_num_groups=4,
+                down_block_types=('DownBlock2D', 'DownBlock2D'),
+                up_block_types=('UpBlock2D', 'UpBlock2D'))
+    models = dict(
+        ddpm=dict(type='mmdiffrep.DDPM', unet_cfg=unet, representation=dict(
+            type='mmdiffrep.RepresentationConditioner', encoder=enc)),
+        rdm=dict(type='mmdiffrep.RepresentationDiffusion', encoder=enc, width=16, depth=1))
+    paths = []
+    torch.manual_seed(0)
+    for name, cfg in models.items():
+        (tmp_path / f'{name}.py').write_text(f'model = {cfg!r}\n')
+        with DefaultScope.overwrite_default_scope('mmdiffrep'):
+            model = DIFF_MODELS.build(cfg)
+        raw = model.state_dict()
+        ema = {f'module.{k}': v + 1 if v.is_floating_point() else v for k, v in raw.items()}
+        torch.save(dict(state_dict=raw, ema_state_dict=ema), tmp_path / f'{name}.pth')
+        paths += [str(tmp_path / f'{name}.py'), str(tmp_path / f'{name}.pth')]
+        loaded = sample_quality.load_trained(*paths[-2:])
+        for k, v in loaded.state_dict().items():
+            torch.testing.assert_close(v, ema[f'module.{k}'])
+    config = osp.join(repo_root, 'configs/baselines/cls_resnet18-cifar_1xb64-30e_shapes-32x32.py')
+    with DefaultScope.overwrite_default_scope('mmpretrain'):
+        clf = MODELS.build(Config.fromfile(config).model)
+    torch.save(dict(state_dict=clf.state_dict(), meta={}), tmp_path / 'clf.pth')
+    out = tmp_path / 'quality'
+    sample_quality.main(['--rcg', *paths, '--classifier', config, str(tmp_path / 'clf.pth'),
+                         '--data', shapes_root, '--num', '4', '--steps', '2', '--batch', '4',
+                         '--guidance-scales', '0', '2', '--out-dir', str(out)])
+    table = (out / 'sample_quality.md').read_text()
+    assert 'CFG w=0)' in table and 'CFG w=2)' in table
+    assert (out / 'samples_rcg_w0.png').exists() and (out / 'samples_rcg_w2.png').exists()
+    with pytest.raises(ValueError, match='not a representation-conditioned DDPM'):
+        sample_quality.main(['--rcg', paths[2], paths[3], *paths[2:], '--classifier', config,
+                             str(tmp_path / 'clf.pth'), '--data', shapes_root, '--num', '4',
+                             '--out-dir', str(out)])

@@ -11,6 +11,12 @@ Class-conditional U-Nets (``num_class_embeds``) sample balanced labels (image i 
 scale (0: the null class alone, i.e. unconditional; 1: plain conditional), with the null class
 ``--null-label`` (default: the last class embedding, as ``DDPM(label_dropout=...)`` trains it).
 
+RCG (representation-conditioned generation, two-stage): ``--rcg DDPM_CONFIG DDPM_CKPT RDM_CONFIG
+RDM_CKPT`` samples representations from the representation diffusion model, then images from
+the representation-conditioned DDPM (both with their EMA weights), one row per
+``--guidance-scales`` value (0: the null vector alone, the DDPM's unconditional branch; default
+1, plain two-stage sampling).
+
 Rows: each model's ``--num`` DDIM samples vs the real test images; ``real val`` (the same
 number of real images from another split: the floor) and, with ``--random-unet``, samples of an
 untrained U-Net of that architecture (the ceiling). Also the share of samples the classifier
@@ -104,6 +110,34 @@ def conditional_runs(unet, scales, null_label):
             for w in scales]
 
 
+def load_trained(config: str, checkpoint: str):
+    """An ``mmdiffrep`` model built from ``config`` with the EMA weights of a training
+    ``checkpoint`` (frozen encoders come from their own ``init_cfg``, they are not saved)."""
+    from mmengine.config import Config
+    from mmengine.registry import DefaultScope
+    from mmdiffrep.registry import MODELS
+    cfg = Config.fromfile(config)
+    with DefaultScope.overwrite_default_scope('mmdiffrep'):
+        model = MODELS.build(cfg.model)
+    ckpt = torch.load(checkpoint, map_location='cpu', weights_only=False)
+    if 'ema_state_dict' not in ckpt:
+        raise KeyError(f'{checkpoint} has no ema_state_dict (trained without EMAHook?)')
+    state = {k[len('module.'):]: v for k, v in ckpt['ema_state_dict'].items()
+             if k.startswith('module.')}
+    model.load_state_dict(state, strict=True)
+    return model.eval()
+
+
+def generate_rcg(ddpm, rdm, num, steps, batch, seed, guidance_scale):
+    """``num`` two-stage RCG samples in [0, 1]: representations from ``rdm``, then images."""
+    from mmdiffrep.models.algorithms.rcg import sample_two_stage
+    gen = torch.Generator().manual_seed(seed)
+    out = [sample_two_stage(rdm, ddpm, min(batch, num - i), steps,
+                            guidance_scale=guidance_scale, generator=gen)
+           for i in tqdm(range(0, num, batch), desc='sampling (RCG)', unit='batch')]
+    return (torch.cat(out) + 1) / 2
+
+
 def save_grid(images01, path, n=64):
     """The first ``n`` images (in [0, 1]) as a PNG grid, enlarged 3x."""
     from PIL import Image
@@ -113,7 +147,10 @@ def save_grid(images01, path, n=64):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('models', nargs='+', help='diffusers pipeline folders (unet/, scheduler/)')
+    parser.add_argument('models', nargs='*', help='diffusers pipeline folders (unet/, scheduler/)')
+    parser.add_argument('--rcg', nargs=4, metavar=('DDPM_CONFIG', 'DDPM_CKPT', 'RDM_CONFIG',
+                                                   'RDM_CKPT'),
+                        help='two-stage RCG sampling (see the module docstring)')
     parser.add_argument('--classifier', nargs=2, required=True, metavar=('CONFIG', 'CKPT'))
     parser.add_argument('--random-unet', help='config file with `unet_cfg` (ceiling row)')
     parser.add_argument('--data', default='data/shapes32')
@@ -127,6 +164,8 @@ def main(argv=None):
                         help='the null class of CFG (default: the last class embedding)')
     parser.add_argument('--out-dir', default='work_dirs/sample_quality')
     args = parser.parse_args(argv)
+    if not args.models and not args.rcg:
+        parser.error('give diffusers model folders and/or --rcg')
     torch.manual_seed(args.seed)
     os.makedirs(args.out_dir, exist_ok=True)
     clf, dp = load_classifier(*args.classifier)
@@ -145,6 +184,15 @@ def main(argv=None):
             suffix = tag.replace('CFG w=', '_w').replace('conditional', '_cond')
             save_grid(imgs, osp.join(args.out_dir, f'samples_{name}{suffix}.png'))
             sources.append((f'samples of `{folder}`' + (f' ({tag})' if tag else ''), imgs))
+    if args.rcg:
+        ddpm, rdm = load_trained(*args.rcg[:2]), load_trained(*args.rcg[2:])
+        if getattr(ddpm, 'representation', None) is None:
+            raise ValueError(f'--rcg: {args.rcg[0]} is not a representation-conditioned DDPM '
+                             '(model.representation)')
+        for w in args.guidance_scales or [1.0]:
+            imgs = generate_rcg(ddpm, rdm, args.num, args.steps, args.batch, args.seed, w)
+            save_grid(imgs, osp.join(args.out_dir, f'samples_rcg_w{w:g}.png'))
+            sources.append((f'RCG two-stage samples (`{args.rcg[1]}`, CFG w={w:g})', imgs))
     if args.random_unet:
         from mmengine.config import Config
         unet = build_unet(Config.fromfile(args.random_unet).unet_cfg).eval()

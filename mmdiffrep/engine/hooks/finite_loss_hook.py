@@ -9,6 +9,7 @@ loss on the host each iteration already (its message hub), so checking them cost
 """
 import math
 
+import torch
 from mmengine.hooks import Hook
 
 from mmdiffrep.registry import HOOKS
@@ -34,7 +35,7 @@ class FiniteLossHook(Hook):
         bad = {}
         for name, value in outputs.items():
             try:
-                v = float(value)
+                v = float(value.detach() if torch.is_tensor(value) else value)
             except (TypeError, ValueError):  # a non-scalar entry is not a loss
                 continue
             if not math.isfinite(v):
