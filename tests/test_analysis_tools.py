@@ -173,13 +173,16 @@ def test_sample_quality_rcg_rows_load_the_ema_weights(tmp_path, shapes_root, rep
                 up_block_types=('UpBlock2D', 'UpBlock2D'))
     models = dict(
         ddpm=dict(type='mmdiffrep.DDPM', unet_cfg=unet, representation=dict(
-            type='mmdiffrep.RepresentationConditioner', encoder=enc)),
+            type='mmdiffrep.RepresentationConditioner', encoder=enc),
+            # an unprefixed type of the config's default scope, as in the Shapes configs
+            data_preprocessor=dict(type='ClsDataPreprocessor', mean=[127.5] * 3,
+                                   std=[127.5] * 3)),
         rdm=dict(type='mmdiffrep.RepresentationDiffusion', encoder=enc, width=16, depth=1))
     paths = []
     torch.manual_seed(0)
     for name, cfg in models.items():
-        (tmp_path / f'{name}.py').write_text(f'model = {cfg!r}\n')
-        with DefaultScope.overwrite_default_scope('mmdiffrep'):
+        (tmp_path / f'{name}.py').write_text(f"default_scope = 'mmpretrain'\nmodel = {cfg!r}\n")
+        with DefaultScope.overwrite_default_scope('mmpretrain'):
             model = DIFF_MODELS.build(cfg)
         raw = model.state_dict()
         ema = {f'module.{k}': v + 1 if v.is_floating_point() else v for k, v in raw.items()}

@@ -114,10 +114,10 @@ def load_trained(config: str, checkpoint: str):
     """An ``mmdiffrep`` model built from ``config`` with the EMA weights of a training
     ``checkpoint`` (frozen encoders come from their own ``init_cfg``, they are not saved)."""
     from mmengine.config import Config
-    from mmengine.registry import DefaultScope
-    from mmdiffrep.registry import MODELS
+    from mmengine.registry import MODELS, DefaultScope
     cfg = Config.fromfile(config)
-    with DefaultScope.overwrite_default_scope('mmdiffrep'):
+    # as the Runner builds it: the config's scope resolves its unprefixed types
+    with DefaultScope.overwrite_default_scope(cfg.get('default_scope', 'mmdiffrep')):
         model = MODELS.build(cfg.model)
     ckpt = torch.load(checkpoint, map_location='cpu', weights_only=False)
     if 'ema_state_dict' not in ckpt:
