@@ -202,6 +202,22 @@ def test_sample_quality_rcg_rows_load_the_ema_weights(tmp_path, shapes_root, rep
     table = (out / 'sample_quality.md').read_text()
     assert 'CFG w=0)' in table and 'CFG w=2)' in table
     assert (out / 'samples_rcg_w0.png').exists() and (out / 'samples_rcg_w2.png').exists()
+    # the oracle row: conditioned on the encoder's representations of real val images, which
+    # it must read (a spy on the frozen encoder sees exactly those images, in [-1, 1])
+    seen = []
+    real = torch.rand(4, 3, 32, 32)
+    ddpm = sample_quality.load_trained(*paths[:2])
+    enc = ddpm.representation.encoder
+    orig = enc.forward
+    enc.forward = lambda x: seen.append(x) or orig(x)
+    imgs = sample_quality.generate_rcg(ddpm, None, 4, 2, 4, 0, 1.0, real)
+    assert imgs.shape == (4, 3, 32, 32) and len(seen) == 1
+    torch.testing.assert_close(seen[0], real * 2 - 1)
+    sample_quality.main(['--rcg', *paths, '--rcg-real-representations', '--classifier', config,
+                         str(tmp_path / 'clf.pth'), '--data', shapes_root, '--num', '4',
+                         '--steps', '2', '--batch', '4', '--out-dir', str(out)])
+    assert 'conditioned on real val representations' in (out / 'sample_quality.md').read_text()
+    assert (out / 'samples_rcg_realrep_w1.png').exists()
     with pytest.raises(ValueError, match='not a representation-conditioned DDPM'):
         sample_quality.main(['--rcg', paths[2], paths[3], *paths[2:], '--classifier', config,
                              str(tmp_path / 'clf.pth'), '--data', shapes_root, '--num', '4',

@@ -15,7 +15,9 @@ RCG (representation-conditioned generation, two-stage): ``--rcg DDPM_CONFIG DDPM
 RDM_CKPT`` samples representations from the representation diffusion model, then images from
 the representation-conditioned DDPM (both with their EMA weights), one row per
 ``--guidance-scales`` value (0: the null vector alone, the DDPM's unconditional branch; default
-1, plain two-stage sampling).
+1, plain two-stage sampling). ``--rcg-real-representations`` conditions on the encoder's
+representations of the real val images instead (an oracle for stage 1: is a poor RCG row the
+representation sampler's fault or the conditioned DDPM's?).
 
 Rows: each model's ``--num`` DDIM samples vs the real test images; ``real val`` (the same
 number of real images from another split: the floor) and, with ``--random-unet``, samples of an
@@ -128,13 +130,22 @@ def load_trained(config: str, checkpoint: str):
     return model.eval()
 
 
-def generate_rcg(ddpm, rdm, num, steps, batch, seed, guidance_scale):
-    """``num`` two-stage RCG samples in [0, 1]: representations from ``rdm``, then images."""
+def generate_rcg(ddpm, rdm, num, steps, batch, seed, guidance_scale, real=None):
+    """``num`` two-stage RCG samples in [0, 1]: representations from ``rdm``, then images;
+    with ``real`` (images in [0, 1]), the frozen encoder's representations of those images
+    instead of sampled ones (the oracle that separates stage 1 from stage 2)."""
     from mmdiffrep.models.algorithms.rcg import sample_two_stage
     gen = torch.Generator().manual_seed(seed)
-    out = [sample_two_stage(rdm, ddpm, min(batch, num - i), steps,
-                            guidance_scale=guidance_scale, generator=gen)
-           for i in tqdm(range(0, num, batch), desc='sampling (RCG)', unit='batch')]
+    out = []
+    for i in tqdm(range(0, num, batch), desc='sampling (RCG)', unit='batch'):
+        n = min(batch, num - i)
+        if real is None:
+            out.append(sample_two_stage(rdm, ddpm, n, steps, guidance_scale=guidance_scale,
+                                        generator=gen))
+        else:
+            r = ddpm.representation.encoder(real[i:i + n].float() * 2 - 1)
+            out.append(ddpm.sample(n, steps=steps, representations=r, generator=gen,
+                                   guidance_scale=guidance_scale))
     return (torch.cat(out) + 1) / 2
 
 
@@ -151,6 +162,9 @@ def main(argv=None):
     parser.add_argument('--rcg', nargs=4, metavar=('DDPM_CONFIG', 'DDPM_CKPT', 'RDM_CONFIG',
                                                    'RDM_CKPT'),
                         help='two-stage RCG sampling (see the module docstring)')
+    parser.add_argument('--rcg-real-representations', action='store_true',
+                        help='--rcg: condition on the encoder\'s representations of the real '
+                             'val images instead of sampled ones (separates the stages)')
     parser.add_argument('--classifier', nargs=2, required=True, metavar=('CONFIG', 'CKPT'))
     parser.add_argument('--random-unet', help='config file with `unet_cfg` (ceiling row)')
     parser.add_argument('--data', default='data/shapes32')
@@ -189,10 +203,14 @@ def main(argv=None):
         if getattr(ddpm, 'representation', None) is None:
             raise ValueError(f'--rcg: {args.rcg[0]} is not a representation-conditioned DDPM '
                              '(model.representation)')
+        real = real_val / 255 if args.rcg_real_representations else None
         for w in args.guidance_scales or [1.0]:
-            imgs = generate_rcg(ddpm, rdm, args.num, args.steps, args.batch, args.seed, w)
-            save_grid(imgs, osp.join(args.out_dir, f'samples_rcg_w{w:g}.png'))
-            sources.append((f'RCG two-stage samples (`{args.rcg[1]}`, CFG w={w:g})', imgs))
+            imgs = generate_rcg(ddpm, rdm, args.num, args.steps, args.batch, args.seed, w, real)
+            tag = '_realrep' if real is not None else ''
+            save_grid(imgs, osp.join(args.out_dir, f'samples_rcg{tag}_w{w:g}.png'))
+            what = ('RCG samples conditioned on real val representations' if real is not None
+                    else 'RCG two-stage samples')
+            sources.append((f'{what} (`{args.rcg[1]}`, CFG w={w:g})', imgs))
     if args.random_unet:
         from mmengine.config import Config
         unet = build_unet(Config.fromfile(args.random_unet).unet_cfg).eval()
