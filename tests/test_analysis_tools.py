@@ -218,6 +218,9 @@ def test_sample_quality_rcg_rows_load_the_ema_weights(tmp_path, shapes_root, rep
                          '--steps', '2', '--batch', '4', '--out-dir', str(out)])
     assert 'conditioned on real val representations' in (out / 'sample_quality.md').read_text()
     assert (out / 'samples_rcg_realrep_w1.png').exists()
+    with pytest.raises(SystemExit):  # the oracle flag alone would be ignored: refused
+        sample_quality.main(['--rcg-real-representations', str(tmp_path / 'm'), '--classifier',
+                             config, str(tmp_path / 'clf.pth')])
     with pytest.raises(ValueError, match='not a representation-conditioned DDPM'):
         sample_quality.main(['--rcg', paths[2], paths[3], *paths[2:], '--classifier', config,
                              str(tmp_path / 'clf.pth'), '--data', shapes_root, '--num', '4',

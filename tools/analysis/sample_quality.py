@@ -180,6 +180,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if not args.models and not args.rcg:
         parser.error('give diffusers model folders and/or --rcg')
+    if args.rcg_real_representations and not args.rcg:
+        parser.error('--rcg-real-representations needs --rcg')
     torch.manual_seed(args.seed)
     os.makedirs(args.out_dir, exist_ok=True)
     clf, dp = load_classifier(*args.classifier)
