@@ -121,3 +121,60 @@ def test_export_drops_the_projector(repo_root):
     state = ddpm_to_diffusers.unet_state(dict(state_dict=copy.deepcopy(model.state_dict())),
                                          use_ema=False)
     assert set(state) == set(model.unet.state_dict())
+
+
+def test_label_free_encoder_chain_simclr_probe_and_repa(tmp_path, repo_root, shapes_root,
+                                                        train_cli):
+    """The label-free REPA chain end to end on tiny data: the SimCLR config trains (no label
+    file, hue-jittered views), the probe tool scores its pooled backbone, and the label-free
+    REPA config's encoder loads exactly that backbone."""
+    import numpy as np
+    from mmengine.config import Config
+    sys.path.insert(0, osp.join(repo_root, 'tools', 'analysis'))
+    import probe_codes
+    simclr = osp.join(repo_root, 'configs', 'simclr',
+                      'simclr_vgg11-bn_1xb256-800it_shapes20k-32x32.py')
+    cfg = tmp_path / 'simclr_tiny.py'
+    cfg.write_text(
+        f"_base_ = ['{simclr}']\n"
+        f"train_dataloader = dict(batch_size=4, num_workers=0, persistent_workers=False, "
+        f"dataset=dict(data_root='{shapes_root}'))\n"
+        "train_cfg = dict(max_iters=2)\n"
+        "default_hooks = dict(checkpoint=dict(interval=2), logger=dict(interval=1))\n")
+    built = Config.fromfile(str(cfg))
+    assert built.train_dataloader.dataset.with_label is False
+    assert 'ann_file' not in built.train_dataloader.dataset
+    work = tmp_path / 'work'
+    log = train_cli(cfg, '--work-dir', str(work))
+    assert 'loss:' in log
+    ckpt = str(work / 'iter_2.pth')
+
+    out = tmp_path / 'probe'
+    probe_codes.main([str(cfg), ckpt, '--data', shapes_root, '--k', '3', '--save-codes',
+                      '--out-dir', str(out)])
+    codes = np.load(out / 'codes.npz')
+    # independent: the checkpoint's backbone on [-1, 1] images, averaged over positions
+    from mmpretrain.models import VGG
+    vgg = VGG(depth=11, num_stages=4, dilations=(1, 1, 1, 1), out_indices=(3, ),
+              norm_cfg=dict(type='BN'), with_last_pool=False)
+    vgg.eval()  # (VGG.train returns None)
+    state = torch.load(ckpt, map_location='cpu', weights_only=False)['state_dict']
+    vgg.load_state_dict({k[len('backbone.'):]: v for k, v in state.items()
+                         if k.startswith('backbone.')})
+    from mmdiffrep.datasets import read_cls_split
+    images, _ = read_cls_split(shapes_root, 'annotations/cls_test.txt', 'images/test')
+    with torch.no_grad():
+        direct = vgg(images[:4] / 127.5 - 1)[-1].mean((2, 3))
+    assert codes['eval_codes_0'].shape[1] == 512
+    assert np.allclose(codes['eval_codes_0'][:4], direct.numpy(), atol=1e-4)
+
+    repa = Config.fromfile(osp.join(
+        repo_root, 'configs', 'repa',
+        'repa_ddpm-unet-shapes32-vminsnr_vgg11-bn-simclr_1xb64-1200it_shapes20k-32x32.py'))
+    encoder_cfg = repa.model.alignment.encoder
+    assert encoder_cfg.init_cfg.checkpoint.startswith('work_dirs/simclr_shapes32/')
+    encoder_cfg.init_cfg.checkpoint = ckpt
+    encoder = MODELS.build(encoder_cfg)
+    encoder.init_weights()
+    for name, value in vgg.state_dict().items():
+        assert torch.equal(encoder.state_dict()[name], value), name

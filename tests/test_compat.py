@@ -77,12 +77,40 @@ def test_mmpose_visualizer_draws_under_numpy2(repo_root):
     assert out[12, 32 + 10].any() and not out[31, 32 + 31].any()
 
 
+@pytest.mark.parametrize('backend', ['pillow', 'cv2'])
+@pytest.mark.parametrize('hue_factor', [-0.25, -0.45, 0.25])
+def test_color_jitter_hue_shifts_wrap_under_numpy2(backend, hue_factor):
+    """mmcv's adjust_hue (mmpretrain ColorJitter) with a negative factor: the hue of a pure
+    colour moves by int(255 * factor) / 256 of a turn, wrapping as under NumPy 1 (colorsys)."""
+    import colorsys
+
+    import mmcv
+    bgr = np.zeros((4, 4, 3), np.uint8)
+    bgr[..., 2] = 255  # pure red, hue 0
+    out = mmcv.adjust_hue(bgr, hue_factor, backend=backend)
+    hue = (int(hue_factor * 255) % 256) / 256
+    expected_rgb = np.array(colorsys.hsv_to_rgb(hue, 1.0, 1.0)) * 255
+    assert np.abs(out[..., ::-1].astype(float) - expected_rgb).max() <= 6
+
+
+def test_color_jitter_with_hue_runs_in_a_view_pipeline():
+    """The SimCLR-style ColorJitter (hue 0.4) transforms many images without raising."""
+    from mmpretrain.datasets.transforms import ColorJitter
+    jitter = ColorJitter(brightness=0.4, contrast=0.4, saturation=0.4, hue=0.4)
+    img = (np.random.default_rng(0).random((8, 8, 3)) * 255).astype(np.uint8)
+    for _ in range(50):
+        out = jitter(dict(img=img.copy()))['img']
+        assert out.shape == img.shape and out.dtype == np.uint8
+
+
 def test_every_fix_has_a_version_guard():
     """Each fix is applied only on the versions with the defect."""
     from mmdiffrep.compat import checkpoint_loading, cpu_distributed, mmpose_numpy2
     assert checkpoint_loading.needed('2.6.0') and checkpoint_loading.needed('2.14.1+cu130')
     assert not checkpoint_loading.needed('2.5.1')  # weights_only was not the default yet
     assert mmpose_numpy2.needed('2.4.0') and not mmpose_numpy2.needed('1.26.4')
+    from mmdiffrep.compat import mmcv_hue_numpy2
+    assert mmcv_hue_numpy2.needed('2.4.6') and not mmcv_hue_numpy2.needed('1.26.4')
     assert cpu_distributed.needed('0.10.7') and not cpu_distributed.needed('0.11.0')
     from mmdiffrep.compat import atomic_checkpoints, empty_datasets
     assert atomic_checkpoints.needed('0.10.7') and not atomic_checkpoints.needed('0.11.0')

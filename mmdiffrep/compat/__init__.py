@@ -10,15 +10,16 @@ applied only on the versions with the defect) and ``apply()`` (idempotent);
 * :mod:`.url_checkpoints`: checkpoints from URLs load with ``weights_only=True`` too;
 * :mod:`.atomic_checkpoints`: atomic checkpoint writes, old ones removed after the new one;
 * :mod:`.mmpose_numpy2`: mmpose's visualiser under NumPy 2;
+* :mod:`.mmcv_hue_numpy2`: mmcv's ``adjust_hue`` (``ColorJitter`` hue) under NumPy 2;
 * :mod:`.cpu_distributed`: ``torchrun`` + gloo on machines without CUDA (mmengine <= 0.10.7);
 * :mod:`.empty_datasets`: a dataset with no samples names its annotation file.
 """
 from . import (atomic_checkpoints, checkpoint_loading, cpu_distributed, empty_datasets,
-               mmpose_numpy2, url_checkpoints)
+               mmcv_hue_numpy2, mmpose_numpy2, url_checkpoints)
 from .checkpoint_loading import mmengine_checkpoint_safe_globals
 
 FIXES = (checkpoint_loading, url_checkpoints, atomic_checkpoints, mmpose_numpy2,
-         cpu_distributed, empty_datasets)
+         mmcv_hue_numpy2, cpu_distributed, empty_datasets)
 _APPLIED = False
 
 

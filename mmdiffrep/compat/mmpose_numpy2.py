@@ -10,11 +10,12 @@
 Applied right after the affected modules load (a meta-path hook), so ``import mmdiffrep``
 does not import mmpose. Guard: NumPy >= 2.
 """
-import importlib.util
 import sys
 import types
 
 import numpy as np
+
+from ._import_hooks import fix_now_and_on_import
 
 
 def needed(numpy_version: str = np.__version__) -> bool:
@@ -70,33 +71,6 @@ def _fix_mmpose_numpy2() -> None:
             visualizer.draw_circles = _scalar_radius(visualizer.draw_circles)
 
 
-class _PatchOnImport:
-    """A meta-path hook that applies the mmpose fix right after the affected modules load,
-    so ``import mmdiffrep`` does not have to import mmpose (slow) itself."""
-
-    def find_spec(self, fullname, path=None, target=None):
-        if fullname not in _MMPOSE_NUMPY_COPY_MODULES:
-            return None
-        sys.meta_path.remove(self)
-        try:
-            spec = importlib.util.find_spec(fullname)
-        finally:
-            sys.meta_path.insert(0, self)
-        if spec is None or spec.loader is None:
-            return None
-        original_exec = spec.loader.exec_module
-
-        def exec_module(module):
-            original_exec(module)
-            _fix_mmpose_numpy2()
-
-        spec.loader.exec_module = exec_module
-        return spec
-
-
 def apply() -> None:
-    if not needed():
-        return
-    _fix_mmpose_numpy2()  # modules already imported
-    if not any(isinstance(f, _PatchOnImport) for f in sys.meta_path):
-        sys.meta_path.insert(0, _PatchOnImport())
+    if needed():
+        fix_now_and_on_import(_MMPOSE_NUMPY_COPY_MODULES, _fix_mmpose_numpy2)

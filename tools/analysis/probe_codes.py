@@ -1,4 +1,6 @@
 """Evaluate a DRL encoder's code: linear probe and k-NN on Shapes, at one t or over a t grid.
+Also any toolbox model with a ``backbone`` (e.g. an mmpretrain SimCLR encoder): its last
+backbone output, globally average-pooled, is the code.
 
     python tools/analysis/probe_codes.py configs/drl/drl_resnet18-cifar_1xb64-600it_shapes-32x32.py \
         work_dirs/drl/iter_600.pth [--times 0 0.2 0.4 0.6 0.8 1] --out-dir work_dirs/drl/probe
@@ -31,16 +33,19 @@ from mmdiffrep.utils.plotting import pyplot, save_figure  # noqa: E402
 
 
 def build_model(config: str, checkpoint: str = None, seed: int = 0):
-    """The DRL model of ``config`` with the weights of ``checkpoint`` (None: random init)."""
+    """The model of ``config`` (built in the config's default scope, as the Runner does) with
+    the weights of ``checkpoint`` (None: random init)."""
+    from mmengine.registry import MODELS, DefaultScope
     from mmengine.runner import load_checkpoint
 
-    from mmdiffrep.registry import MODELS
     from mmdiffrep.utils import register_all_modules
     register_all_modules(init_default_scope=False)
     from mmengine.logging import MMLogger
     MMLogger.get_instance('probe_codes', log_level='WARNING')  # quiet init_weights reports
     torch.manual_seed(seed)
-    model = MODELS.build(Config.fromfile(config).model)
+    cfg = Config.fromfile(config)
+    with DefaultScope.overwrite_default_scope(cfg.get('default_scope', 'mmdiffrep')):
+        model = MODELS.build(cfg.model)
     if checkpoint is None:
         model.init_weights()
     else:
@@ -57,8 +62,19 @@ def extract(model, images: torch.Tensor, t=None, batch_size: int = 100) -> torch
     codes = []
     desc = 'codes' if t is None else f'codes at t={t:g}'
     for i in tqdm(range(0, len(images), batch_size), desc=desc, unit='batch', leave=False):
-        codes.append(model.extract_codes((images[i:i + batch_size] - mean) / std, t))
+        codes.append(_codes(model, (images[i:i + batch_size] - mean) / std, t))
     return torch.cat(codes).float()
+
+
+def _codes(model, inputs: torch.Tensor, t=None) -> torch.Tensor:
+    """A DRL model's ``extract_codes``; otherwise the pooled last output of its backbone."""
+    if hasattr(model, 'extract_codes'):
+        return model.extract_codes(inputs, t)
+    if not hasattr(model, 'backbone'):
+        raise TypeError(f'{type(model).__name__} has neither extract_codes nor a backbone')
+    out = model.backbone(inputs)
+    out = out[-1] if isinstance(out, (tuple, list)) else out
+    return out.mean((2, 3)) if out.dim() == 4 else out.flatten(1)
 
 
 def evaluate(model, train, evaluation, times=(None, ), k: int = 20):
@@ -90,7 +106,7 @@ def plot(rows, out_file: str, title: str) -> None:
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('config', help='a DRL config')
+    parser.add_argument('config', help='a DRL config, or any toolbox model with a backbone')
     parser.add_argument('checkpoint', nargs='?', help='training checkpoint (default: random)')
     parser.add_argument('--times', type=float, nargs='+', default=None,
                         help='encoder times for a time-conditioned encoder')
@@ -111,7 +127,7 @@ def main(argv=None):
         raise FileNotFoundError(f'checkpoint {args.checkpoint!r} does not exist')
     start = time.time()
     model = build_model(args.config, args.checkpoint, args.seed)
-    if args.times is not None and not model.time_conditioned:
+    if args.times is not None and not getattr(model, 'time_conditioned', False):
         raise ValueError('--times needs a time-conditioned encoder '
                          '(mmdiffrep.TimeConditionedEncoder); this one reads no t')
     times = args.times or [None]
