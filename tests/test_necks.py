@@ -37,3 +37,28 @@ def test_hyperfeature_neck_mixing():
     assert neck.mix_logits.grad is not None and neck.mix_logits.grad.abs().sum() > 0
     with pytest.raises(ValueError, match='different channels across timesteps'):
         HyperfeatureNeck(in_channels=[8, 16], num_timesteps=2)
+
+
+def test_standardized_pooling_is_pooling_then_standardisation():
+    """Train mode: each channel of the pooled batch has zero mean and unit (biased) variance;
+    eval mode: the running statistics are used, i.e. (x - running_mean) / sqrt(running_var)."""
+    from mmdiffrep.models.necks import StandardizedPooling
+    torch.manual_seed(0)
+    x = torch.randn(16, 5, 3, 3) * torch.tensor([1e-3, 1.0, 10.0, 100.0, 1e3]).view(1, 5, 1, 1)
+    neck = MODELS.build(dict(type='mmdiffrep.StandardizedPooling', in_channels=[5],
+                             momentum=1.0))
+    (out, ) = neck((x, ))
+    pooled = x.mean((2, 3))
+    ref = (pooled - pooled.mean(0)) / (pooled.var(0, unbiased=False) + 1e-5).sqrt()
+    assert torch.allclose(out, ref, atol=1e-4)
+    neck.eval()  # momentum 1: running statistics are the last batch's (unbiased variance)
+    (out, ) = neck((x, ))
+    ref = (pooled - pooled.mean(0)) / (pooled.var(0, unbiased=True) + 1e-5).sqrt()
+    assert torch.allclose(out, ref, atol=1e-4)
+    assert not list(neck.parameters())  # nothing to learn: the probe stays linear
+    with pytest.raises(ValueError, match='configured 5 channels'):
+        neck((torch.randn(2, 4, 3, 3), ))
+    with pytest.raises(ValueError, match='got 2 inputs'):
+        neck((x, x))
+    with pytest.raises(ValueError, match='positive channel counts'):
+        StandardizedPooling(in_channels=[0])
