@@ -95,3 +95,43 @@ def test_reuse_returns_results_only_for_the_same_run(tmp_path, monkeypatch):
         experiments.train_and_test('a.py', 'run', 1, ['x=1'], reuse=True)
     with pytest.raises(ValueError, match="'cfg_options'"):
         experiments.train_and_test('a.py', 'run', 0, ['x=2'], reuse=True)
+
+
+@pytest.mark.parametrize('key', ['cls', 'seg', 'kpt'])
+def test_doubled_baseline_options_double_the_whole_schedule(key):
+    """run_baselines --doubled: twice the length AND the LR schedule's length, the same number
+    of validations, against the baseline config read by mmengine itself."""
+    import run_baselines
+    config = run_baselines.BASELINES[key][1]
+    base = Config.fromfile(osp.join(ROOT, config))
+    doubled = apply(config, run_baselines.DOUBLED[key])
+    length = 'max_iters' if 'max_iters' in base.train_cfg else 'max_epochs'
+    assert doubled.train_cfg[length] == 2 * base.train_cfg[length]
+    assert doubled.train_cfg.val_interval == 2 * base.train_cfg.val_interval
+    for before, after in zip(base.param_scheduler, doubled.param_scheduler):
+        for field in ('total_steps', 'T_max'):
+            if field in before:
+                assert after[field] == 2 * before[field], field
+        if before.get('end', 0) > 100:  # the decay (the warm-up keeps its length)
+            assert after['end'] == 2 * before['end']
+    if key == 'cls':  # OneCycleLR counts iterations: 32 per epoch on 2000 images, batch 64
+        assert base.param_scheduler[0].total_steps == base.train_cfg.max_epochs * 32
+
+
+def test_run_baselines_doubled_reports_the_gain(tmp_path, monkeypatch, capsys):
+    import run_baselines
+    calls = []
+
+    def fake_train_and_test(config, work_dir, seed, cfg_options=(), reuse=False):
+        calls.append((work_dir, seed, list(cfg_options)))
+        return {'mIoU': 70.0 + seed + (0.5 if cfg_options else 0.0)}, 1.0
+
+    monkeypatch.setattr(run_baselines, 'train_and_test', fake_train_and_test)
+    monkeypatch.setattr(run_baselines, 'write_table', lambda *a: None)
+    run_baselines.main(['--only', 'seg', '--seeds', '0', '1', '--doubled',
+                        '--work-dir', str(tmp_path)])
+    assert [c[0] for c in calls] == [osp.join(str(tmp_path), n) for n in
+                                     ('seg_seed0', 'seg_2x_seed0', 'seg_seed1', 'seg_2x_seed1')]
+    assert calls[1][2] == run_baselines.DOUBLED['seg'] and calls[0][2] == []
+    out = capsys.readouterr().out
+    assert 'gain of x2' in out and '| 70.50 ± 0.71 | 71.00 ± 0.71 | 0.50 ± 0.00 |' in out
