@@ -1,6 +1,6 @@
 # A LABEL-FREE REPA teacher for Shapes: the shipped teacher's U-Net, data and loss, with its mid
 # block (4 x 4) aligned on x_t to a frozen SELF-SUPERVISED encoder of x0 (SimCLR VGG-11-BN,
-# trained on the same unlabelled images: configs/_base_/models/encoder_vgg11-bn-simclr_...py).
+# configs/simclr, trained on the same unlabelled images).
 # No label is read anywhere in the chain, so this teacher may serve the label-efficiency
 # protocol's RepFusion and probe rows (the supervised-encoder REPA config may not). A shorter
 # schedule than the plain 3000-iteration run (1200 iterations, warm-up 100, cosine to 1e-5):
@@ -8,15 +8,10 @@
 #   python tools/train.py configs/simclr/simclr_vgg11-bn_1xb256-800it_shapes20k-32x32.py \
 #       --work-dir work_dirs/simclr_shapes32
 #   python tools/train.py THIS_CONFIG --work-dir work_dirs/repa_simclr_shapes32
-_base_ = ['../ddpm/ddpm_unet-shapes32-vminsnr_1xb64-3k_shapes20k-32x32.py',
-          '../_base_/models/encoder_vgg11-bn-simclr_shapes32.py']
-model = dict(
-    alignment=dict(
-        type='mmdiffrep.RepresentationAlignment',
-        block='mid',
-        encoder={{_base_.encoder}},
-        encoder_mean={{_base_.encoder_mean}}, encoder_std={{_base_.encoder_std}},
-        projector='mlp', hidden=256, loss_weight=0.5, stop_after=None))
+_base_ = ['./repa_ddpm-unet-shapes32-vminsnr_vgg11-bn_1xb64-3k_shapes20k-32x32.py']
+# the same VGG-11-BN and normalisation; its weights: the SimCLR checkpoint's backbone
+model = dict(alignment=dict(encoder=dict(init_cfg=dict(
+    checkpoint='work_dirs/simclr_shapes32/iter_800.pth'))))
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=100),
     dict(type='CosineAnnealingLR', eta_min=1e-5, by_epoch=False, begin=100, end=1200),
