@@ -135,3 +135,60 @@ def test_run_baselines_doubled_reports_the_gain(tmp_path, monkeypatch, capsys):
     assert calls[1][2] == run_baselines.DOUBLED['seg'] and calls[0][2] == []
     out = capsys.readouterr().out
     assert 'gain of x2' in out and '| 70.50 ± 0.71 | 71.00 ± 0.71 | 0.50 ± 0.00 |' in out
+
+
+def test_drl_method_pretrains_the_student_and_fine_tunes_it_from_scratch_config(
+        tmp_path, monkeypatch):
+    """run_repfusion --methods scratch drl: one DRL pre-training per seed (no labels), its
+    exported encoder initialises the scratch config's backbone, same protocol options."""
+    import run_repfusion
+    trained, tested, exported = [], [], []
+    monkeypatch.setattr(run_repfusion, 'train',
+                        lambda config, work, seed, options: trained.append((config, work)) or 1.0)
+    monkeypatch.setattr(run_repfusion, 'run', lambda cmd: exported.append(cmd))
+    monkeypatch.setattr(run_repfusion, 'last_checkpoint', lambda work: work + '/iter_600.pth')
+
+    def fake_train_and_test(config, work, seed, options, reuse=False):
+        tested.append((config, work, list(options)))
+        return {'accuracy/top1': 50.0}, 1.0
+
+    monkeypatch.setattr(run_repfusion, 'train_and_test', fake_train_and_test)
+    monkeypatch.setattr(run_repfusion, 'write_table', lambda *a: None)
+    run_repfusion.main(['--methods', 'scratch', 'drl', '--regimes', '1pct', '--seeds', '3',
+                        '--work-dir', str(tmp_path)])
+    assert trained == [(run_repfusion.PRETRAIN_DRL['cls'], osp.join(str(tmp_path),
+                                                                     'drl_vgg11-bn_seed3'))]
+    encoder = osp.join(str(tmp_path), 'drl_vgg11-bn_seed3', 'student.pth')
+    assert exported[0][-2:] == [encoder, '--overwrite']
+    scratch, drl = tested
+    assert scratch[0] == drl[0] == run_repfusion.TASKS['cls'][3]['scratch']
+    assert drl[2][:len(scratch[2])] == scratch[2] == regime_options('cls', '1pct')
+    assert drl[2][len(scratch[2]):] == ['model.backbone.init_cfg.type=Pretrained',
+                                        f'model.backbone.init_cfg.checkpoint={encoder}',
+                                        'model.backbone.init_cfg.prefix=None']
+    with pytest.raises(SystemExit):
+        run_repfusion.main(['--methods', 'drl', '--tasks', 'seg', '--work-dir', str(tmp_path)])
+
+
+def test_drl_encoder_export_loads_into_the_scratch_student(tmp_path):
+    """The options the runner adds put an exported DRL encoder's weights into the scratch
+    classification config's backbone, exactly."""
+    import torch
+
+    import mmdiffrep  # noqa: F401
+    from mmengine.registry import MODELS, DefaultScope
+    import run_repfusion
+    drl_cfg = Config.fromfile(osp.join(ROOT, run_repfusion.PRETRAIN_DRL['cls']))
+    with DefaultScope.overwrite_default_scope('mmdiffrep'):
+        drl = MODELS.build(drl_cfg.model)
+    encoder_file = str(tmp_path / 'encoder.pth')
+    torch.save(dict(state_dict=drl.encoder.state_dict()), encoder_file)
+    cfg = apply(run_repfusion.TASKS['cls'][3]['scratch'],
+                ['model.backbone.init_cfg.type=Pretrained',
+                 f'model.backbone.init_cfg.checkpoint={encoder_file}',
+                 'model.backbone.init_cfg.prefix=None'])
+    with DefaultScope.overwrite_default_scope('mmpretrain'):
+        classifier = MODELS.build(cfg.model)
+    classifier.init_weights()
+    for name, value in drl.encoder.state_dict().items():
+        assert torch.equal(classifier.backbone.state_dict()[name], value), name

@@ -9,7 +9,9 @@ frozen teacher with the same schedule, print a table.
 Per seed: one distillation run (``--distill-config``, its student exported with
 ``tools/model_converters/export_backbone.py``; with the method ``repfusion-policy`` one more
 per regime with the learned timestep policy, whose reward reads only that regime's labels:
-``annotations/cls_train_{regime}_partial.txt`` lists every image, -1 for the unlabelled), then per task and labelled regime
+``annotations/cls_train_{regime}_partial.txt`` lists every image, -1 for the unlabelled; with
+the method ``drl`` one DRL pre-training of the student as its encoder, ``PRETRAIN_DRL``), then
+per task and labelled regime
 (``REGIMES`` of ``tools/experiments.py``: 1 %, 10 %, all labels) one run per method with the
 protocol's schedule for that (task, regime) (``experiments.regime_options``): validated on the
 val split, the best-val checkpoint scored once on the test split. The table (mean ± std over
@@ -40,6 +42,10 @@ DISTILL_POLICY = {
     'seg': 'configs/repfusion/repfusion-hint-policy_ddpm-shapes32_resnet18-cifar_1xb64-600it_shapes-32x32.py',
     'kpt': 'configs/repfusion/repfusion-hint-policy_ddpm-shapes32_resnet18-cifar_1xb64-600it_shapes-32x32.py',
 }
+#: per task: the DRL pre-training config whose encoder is that task's student (method ``drl``)
+PRETRAIN_DRL = {
+    'cls': 'configs/drl/drl_vgg11-bn_1xb64-600it_shapes-32x32.py',
+}
 TASKS = {  # toolbox, metric key, label, {method: config}
     'cls': ('mmpretrain', 'accuracy/top1', 'top-1 (%)', dict(
         scratch='configs/repfusion/cls_vgg11-bn_1xb64-600it_shapes10pct-32x32.py',
@@ -56,6 +62,7 @@ TASKS = {  # toolbox, metric key, label, {method: config}
 }
 METHODS = {'scratch': 'student from scratch', 'repfusion': 'student, RepFusion init',
            'repfusion-policy': 'student, RepFusion init (learned t policy)',
+           'drl': 'student, DRL init (encoder pre-trained without labels)',
            'probe': 'frozen DiffusionUNet (teacher) + head'}
 DEFAULT_METHODS = ['scratch', 'repfusion', 'probe']
 
@@ -67,6 +74,19 @@ def reward_labels(regime: str) -> str:
     from mmdiffrep.datasets.shapes import write_partial_labels
     path = write_partial_labels(osp.join(ROOT, 'data', 'shapes32'), f'train_{regime}')
     return osp.relpath(path, osp.join(ROOT, 'data', 'shapes32'))
+
+
+def pretrain(config: str, work: str, seed: int, options, reuse: bool):
+    """Train a label-free pre-training run (distillation or DRL) and export its backbone:
+    (exported backbone file, train minutes); with ``reuse`` an earlier identical run's."""
+    student = osp.join(work, 'student.pth')
+    if reuse and osp.exists(osp.join(ROOT, student)):
+        check_reuse(work, config, seed, options)
+        return student, recorded_minutes(work)
+    mins = train(config, work, seed, options)
+    run([sys.executable, 'tools/model_converters/export_backbone.py', last_checkpoint(work),
+         student, '--overwrite'])  # just trained
+    return student, mins
 
 
 def main(argv=None):
@@ -91,10 +111,15 @@ def main(argv=None):
     distill = {task: args.distill_config or DISTILL[task] for task in args.tasks}
     distill_configs = sorted(set(distill.values()))
     policy_configs = sorted({DISTILL_POLICY[task] for task in args.tasks})
+    if 'drl' in args.methods and any(task not in PRETRAIN_DRL for task in args.tasks):
+        parser.error(f'--methods drl: no DRL pre-training config for the student of task(s) '
+                     f'{[t for t in args.tasks if t not in PRETRAIN_DRL]}; available for '
+                     f'{sorted(PRETRAIN_DRL)}')
+    drl_configs = sorted({PRETRAIN_DRL[task] for task in args.tasks if 'drl' in args.methods})
     total = len(args.seeds) * (len(args.tasks) * len(args.regimes) * len(args.methods)
                                + ('repfusion' in args.methods) * len(distill_configs)
                                + ('repfusion-policy' in args.methods) * len(policy_configs)
-                               * len(args.regimes))
+                               * len(args.regimes) + len(drl_configs))
     done = 0
 
     def progress(what):
@@ -112,14 +137,8 @@ def main(argv=None):
             name = osp.basename(config).split('_')[2]  # the student's name in the config name
             work = osp.join(args.work_dir, f'distill_{name}_seed{seed}')
             progress(f'distillation into {name}, seed {seed}')
-            students[config] = osp.join(work, 'student.pth')
-            if args.reuse and osp.exists(osp.join(ROOT, students[config])):
-                check_reuse(work, config, seed, args.distill_options)
-                mins = recorded_minutes(work)
-            else:
-                mins = train(config, work, seed, args.distill_options)
-                run([sys.executable, 'tools/model_converters/export_backbone.py',
-                     last_checkpoint(work), students[config], '--overwrite'])  # just trained
+            students[config], mins = pretrain(config, work, seed, args.distill_options,
+                                              args.reuse)
             minutes.setdefault(('distill', ''), []).append(mins)
             commands.append(f'python tools/train.py {config} --work-dir {work} '
                             f'--cfg-options randomness.seed={seed} '
@@ -133,29 +152,38 @@ def main(argv=None):
                      f'labels), seed {seed}')
             options = [f'train_dataloader.dataset.ann_file={reward_labels(regime)}'] \
                 + args.distill_options
-            student = policy_students[(config, regime)] = osp.join(work, 'student.pth')
-            if args.reuse and osp.exists(osp.join(ROOT, student)):
-                check_reuse(work, config, seed, options)
-                mins = recorded_minutes(work)
-            else:
-                mins = train(config, work, seed, options)
-                run([sys.executable, 'tools/model_converters/export_backbone.py',
-                     last_checkpoint(work), student, '--overwrite'])  # just trained
+            policy_students[(config, regime)], mins = pretrain(config, work, seed, options,
+                                                               args.reuse)
             minutes.setdefault(('distill-policy', ''), []).append(mins)
             commands.append(f'python tools/train.py {config} --work-dir {work} '
                             f'--cfg-options randomness.seed={seed} ' + ' '.join(options))
+        drl_encoders = {}  # DRL config -> exported encoder
+        for config in drl_configs if 'drl' in args.methods else []:
+            name = osp.basename(config).split('_')[1]  # the encoder's name in the config name
+            work = osp.join(args.work_dir, f'drl_{name}_seed{seed}')
+            progress(f'DRL pre-training of {name}, seed {seed}')
+            drl_encoders[config], mins = pretrain(config, work, seed, [], args.reuse)
+            minutes.setdefault(('drl', ''), []).append(mins)
+            commands.append(f'python tools/train.py {config} --work-dir {work} '
+                            f'--cfg-options randomness.seed={seed}')
         for task, regime, method in ((t, r, m) for t in args.tasks for r in args.regimes
                                      for m in args.methods):
             _, metric, _, configs = TASKS[task]
             options = regime_options(task, regime)
-            if method in ('repfusion', 'repfusion-policy'):  # an exported student file
-                student = students[distill[task]] if method == 'repfusion' else \
-                    policy_students[(DISTILL_POLICY[task], regime)]
-                options += [f'model.backbone.init_cfg.checkpoint={student}',
-                            'model.backbone.init_cfg.prefix=None']
+            if method in ('repfusion', 'repfusion-policy', 'drl'):  # an exported backbone
+                student = {'repfusion': lambda: students[distill[task]],
+                           'repfusion-policy': lambda: policy_students[(DISTILL_POLICY[task],
+                                                                        regime)],
+                           'drl': lambda: drl_encoders[PRETRAIN_DRL[task]]}[method]()
+                # (the scratch config of ``drl`` has no init_cfg to point elsewhere yet)
+                options += (['model.backbone.init_cfg.type=Pretrained'] if method == 'drl'
+                            else []) + [f'model.backbone.init_cfg.checkpoint={student}',
+                                        'model.backbone.init_cfg.prefix=None']
             work = osp.join(args.work_dir, f'{task}_{regime}_{method}_seed{seed}')
             progress(f'{task}, {regime} labels, {METHODS[method]}, seed {seed}')
-            config = configs['repfusion' if method == 'repfusion-policy' else method]
+            # a pre-trained student fine-tunes with the scratch config + its weights
+            config = configs['scratch' if method == 'drl' else
+                             'repfusion' if method == 'repfusion-policy' else method]
             values, mins = train_and_test(config, work, seed, options, reuse=args.reuse)
             results.setdefault((task, regime, method), []).append(
                 100 * values[metric] if task == 'kpt' else values[metric])
@@ -183,6 +211,9 @@ def main(argv=None):
                   f'{", ".join(f"`{osp.basename(c)}`" for c in policy_configs)}, one per seed '
                   f'and regime, {statistics.mean(minutes[("distill-policy", "")]):.1f} min '
                   'each; its reward reads only the regime\'s labels (-1 = unlabelled).')
+    if ('drl', '') in minutes:
+        table += (f'\n\nDRL pre-training: {", ".join(f"`{osp.basename(c)}`" for c in drl_configs)}'
+                  f', {statistics.mean(minutes[("drl", "")]):.1f} min per seed, no labels.')
     write_table(args.work_dir, 'results.md', table)
     write_table(args.work_dir, 'commands.txt', '\n'.join(commands))
     print(f'\nRepFusion on Shapes (test split, {(time.time() - start) / 60:.1f} min in all):\n'
