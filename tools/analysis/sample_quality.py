@@ -121,12 +121,9 @@ def load_trained(config: str, checkpoint: str):
     # as the Runner builds it: the config's scope resolves its unprefixed types
     with DefaultScope.overwrite_default_scope(cfg.get('default_scope', 'mmdiffrep')):
         model = MODELS.build(cfg.model)
+    from mmdiffrep.utils.checkpoints import ema_weights
     ckpt = torch.load(checkpoint, map_location='cpu', weights_only=False)
-    if 'ema_state_dict' not in ckpt:
-        raise KeyError(f'{checkpoint} has no ema_state_dict (trained without EMAHook?)')
-    state = {k[len('module.'):]: v for k, v in ckpt['ema_state_dict'].items()
-             if k.startswith('module.')}
-    model.load_state_dict(state, strict=True)
+    model.load_state_dict(ema_weights(ckpt, f'file: {checkpoint}'), strict=True)
     return model.eval()
 
 

@@ -21,17 +21,16 @@ from mmengine.config import Config  # noqa: E402
 
 from mmdiffrep.diffusion import build_unet  # noqa: E402
 from mmdiffrep.diffusion.noise_processes import ddpm_scheduler  # noqa: E402
+from mmdiffrep.utils.checkpoints import ema_weights  # noqa: E402
 from mmdiffrep.utils.config import refuse_overwrite  # noqa: E402
 
 
 def unet_state(ckpt: dict, use_ema: bool) -> dict:
     if use_ema:
-        if 'ema_state_dict' not in ckpt:
-            raise KeyError('the checkpoint has no ema_state_dict (trained without EMAHook?); '
-                           'pass --no-ema to export the raw weights')
-        state, prefix = ckpt['ema_state_dict'], 'module.unet.'
+        state = ema_weights(ckpt, 'pass --no-ema to export the raw weights')
     else:
-        state, prefix = ckpt['state_dict'], 'unet.'
+        state = ckpt['state_dict']
+    prefix = 'unet.'
     out = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
     if not out:
         raise KeyError(f'no U-Net weights under {prefix!r} in the checkpoint')

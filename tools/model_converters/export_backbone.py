@@ -28,6 +28,7 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 import mmdiffrep  # noqa: E402,F401  (checkpoint allow-list for torch.load)
 from mmdiffrep.registry import MODELS  # noqa: E402
 from mmdiffrep.utils import register_all_modules  # noqa: E402
+from mmdiffrep.utils.checkpoints import ema_weights  # noqa: E402
 from mmdiffrep.utils.config import read_config_text, refuse_overwrite  # noqa: E402
 
 
@@ -52,11 +53,7 @@ def extract(checkpoint: dict, ema: bool = False, prefix: str = None):
     """(backbone state dict, prefix it had) of a RepFusion or DRL training checkpoint;
     ``ema``: the EMAHook's averaged weights (``ema_state_dict``) instead of the raw ones."""
     if ema:
-        if 'ema_state_dict' not in checkpoint:
-            raise KeyError('--ema: the checkpoint has no ema_state_dict (trained without '
-                           'EMAHook?); export the raw weights without --ema')
-        state = {k[len('module.'):]: v for k, v in checkpoint['ema_state_dict'].items()
-                 if k.startswith('module.')}
+        state = ema_weights(checkpoint, '--ema: export the raw weights without --ema')
     else:
         state = checkpoint.get('state_dict', checkpoint)
     prefixes = (prefix, ) if prefix else known_prefixes(stored_model_cfg(checkpoint))
