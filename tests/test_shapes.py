@@ -216,3 +216,20 @@ def test_mmpose_coco_dataset_and_metric(repo_root, shapes_root, tmp_path):
                                 bbox_scores=np.ones(1)))])
     res = metric.compute_metrics(metric.results)
     assert res['AP'] == pytest.approx(1.0)
+
+
+def test_background_texture_is_recorded_and_probed(shapes_root, repo_root):
+    """Each sample records its background texture; probe_codes --target background reads it
+    back for the files of a split list (seed and size from meta.json)."""
+    import json
+    import sys
+    from mmdiffrep.datasets.shapes import BACKGROUNDS
+    kinds = [render_sample(0, 'train', i).background for i in range(60)]
+    assert set(kinds) == set(range(len(BACKGROUNDS)))  # all three occur
+    sys.path.insert(0, osp.join(repo_root, 'tools', 'analysis'))
+    import probe_codes
+    labels = probe_codes.background_labels(shapes_root, 'annotations/cls_val.txt', 'val')
+    files = [line.split()[0] for line in open(osp.join(shapes_root, 'annotations', 'cls_val.txt'))]
+    meta = json.load(open(osp.join(shapes_root, 'meta.json')))
+    assert labels.tolist() == [render_sample(meta['seed'], 'val', int(f.split('.')[0]),
+                                             meta['size']).background for f in files]

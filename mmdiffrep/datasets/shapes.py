@@ -37,6 +37,9 @@ SEG_CLASSES = ('background', ) + CLASSES
 KEYPOINT_NAMES = ('center', 'top', 'right', 'bottom', 'left')
 SKELETON = (('center', 'top'), ('center', 'right'), ('center', 'bottom'), ('center', 'left'),
             ('top', 'right'), ('right', 'bottom'), ('bottom', 'left'), ('left', 'top'))
+#: Background textures (ShapesSample.background): a nuisance factor, for probing what a
+#: representation encodes besides the shape.
+BACKGROUNDS = ('stripes', 'checker', 'blobs')
 PALETTE = ((0, 0, 0), (230, 25, 75), (60, 180, 75), (255, 225, 25), (0, 130, 200),
            (245, 130, 48), (145, 30, 180))
 SPLITS = ('train', 'val', 'test')
@@ -53,6 +56,7 @@ class ShapesSample:
     keypoints: np.ndarray  # (K, 3) float: x, y, visibility (COCO: 0 none, 1 occluded, 2 visible)
     bbox: Tuple[float, float, float, float]  # main shape, x, y, w, h (clipped to the image)
     polygons: List[Tuple[int, np.ndarray]] = field(default_factory=list)  # (category, (N, 2))
+    background: int = -1  # index into BACKGROUNDS of the background texture
 
 
 def shape_polygon(category: int, center: Sequence[float], radius: float,
@@ -120,8 +124,9 @@ def _rasterise(polygon: np.ndarray, size: int) -> np.ndarray:
     return Path(polygon).contains_points(centres).reshape(size, size)
 
 
-def _background(rng: np.random.Generator, size: int) -> np.ndarray:
-    """A smooth colour gradient plus one of three textures (stripes, checker, blobs)."""
+def _background(rng: np.random.Generator, size: int) -> Tuple[np.ndarray, int]:
+    """A smooth colour gradient plus one of three textures (:data:`BACKGROUNDS`): the image
+    and the texture's index."""
     yy, xx = np.mgrid[0:size, 0:size].astype(np.float64) / size
     c0, c1 = rng.uniform(0, 1, 3), rng.uniform(0, 1, 3)
     direction = rng.uniform(0, 2 * np.pi)
@@ -142,7 +147,7 @@ def _background(rng: np.random.Generator, size: int) -> np.ndarray:
         tex = tex / (np.abs(tex).max() + 1e-8)
     tint = rng.uniform(-1, 1, 3)
     img = img + rng.uniform(0.05, 0.2) * tex[..., None] * tint
-    return img
+    return img, int(kind)
 
 
 def _pick_colour(rng: np.random.Generator, against: np.ndarray) -> np.ndarray:
@@ -160,7 +165,7 @@ def render_sample(seed: int, split: str, index: int, size: int = 32) -> ShapesSa
     if split not in _SPLIT_IDS:
         raise ValueError(f'unknown split {split!r}; expected one of {SPLITS}')
     rng = np.random.default_rng([seed, _SPLIT_IDS[split], index])
-    img = _background(rng, size)
+    img, background = _background(rng, size)
 
     label = int(rng.integers(len(CLASSES)))
     radius = rng.uniform(0.24, 0.4) * size
@@ -207,7 +212,7 @@ def render_sample(seed: int, split: str, index: int, size: int = 32) -> ShapesSa
     x0, y0 = np.clip(main_poly.min(0), 0, size - 1)
     x1, y1 = np.clip(main_poly.max(0), 0, size - 1)
     return ShapesSample(image, mask, label, kpts, (float(x0), float(y0), float(x1 - x0),
-                                                   float(y1 - y0)), polygons)
+                                                   float(y1 - y0)), polygons, background)
 
 
 def labelled_subset(labels: Sequence[int], fraction: float, seed: int) -> List[int]:

@@ -1,6 +1,8 @@
 """Evaluate a DRL encoder's code: linear probe and k-NN on Shapes, at one t or over a t grid.
 Also any toolbox model with a ``backbone`` (e.g. an mmpretrain SimCLR encoder): its last
-backbone output, globally average-pooled, is the code.
+backbone output, globally average-pooled, is the code. ``--target background`` probes a
+nuisance instead of the class: the background texture of each image (stripes / checker /
+blobs, regenerated from the dataset's seed), to see what else the code encodes.
 
     python tools/analysis/probe_codes.py configs/drl/drl_resnet18-cifar_1xb64-600it_shapes-32x32.py \
         work_dirs/drl/iter_600.pth [--times 0 0.2 0.4 0.6 0.8 1] --out-dir work_dirs/drl/probe
@@ -90,6 +92,17 @@ def evaluate(model, train, evaluation, times=(None, ), k: int = 20):
     return rows, codes
 
 
+def background_labels(root: str, ann_file: str, split: str) -> torch.Tensor:
+    """The background texture (index into ``shapes.BACKGROUNDS``) of each image of a Shapes
+    classification list, regenerated with the seed and size in ``{root}/meta.json``."""
+    from mmdiffrep.datasets.shapes import render_sample
+    with open(osp.join(root, 'meta.json')) as f:
+        meta = json.load(f)
+    files = [line.split()[0] for line in open(osp.join(root, ann_file)) if line.strip()]
+    return torch.tensor([render_sample(meta['seed'], split, int(osp.splitext(f)[0]),
+                                       meta['size']).background for f in files])
+
+
 def plot(rows, out_file: str, title: str) -> None:
     plt = pyplot()
     ts = [r['t'] for r in rows]
@@ -116,6 +129,9 @@ def main(argv=None):
     parser.add_argument('--eval-ann', default='annotations/cls_test.txt')
     parser.add_argument('--eval-dir', default='images/test')
     parser.add_argument('--k', type=int, default=20, help='neighbours of the k-NN classifier')
+    parser.add_argument('--target', choices=['class', 'background'], default='class',
+                        help='what the probes predict: the shape class, or the background '
+                             'texture (a nuisance factor)')
     parser.add_argument('--seed', type=int, default=0, help='seed of a random init')
     parser.add_argument('--save-codes', action='store_true')
     parser.add_argument('--out-dir', default='work_dirs/probe_codes')
@@ -133,6 +149,11 @@ def main(argv=None):
     times = args.times or [None]
     train = read_cls_split(args.data, args.train_ann, args.train_dir)
     evaluation = read_cls_split(args.data, args.eval_ann, args.eval_dir)
+    if args.target == 'background':
+        train = (train[0], background_labels(args.data, args.train_ann,
+                                             osp.basename(args.train_dir.rstrip('/'))))
+        evaluation = (evaluation[0], background_labels(args.data, args.eval_ann,
+                                                       osp.basename(args.eval_dir.rstrip('/'))))
     rows, codes = evaluate(model, train, evaluation, times, args.k)
 
     os.makedirs(args.out_dir, exist_ok=True)
@@ -145,6 +166,7 @@ def main(argv=None):
                              f"{r['knn']:.2f}"])
     with open(osp.join(args.out_dir, 'probe_codes.json'), 'w') as f:
         json.dump(dict(config=args.config, checkpoint=args.checkpoint, seed=args.seed,
+                       target=args.target,
                        train=len(train[1]), eval=len(evaluation[1]), k=args.k, rows=rows),
                   f, indent=2)
     if len(times) > 1:
