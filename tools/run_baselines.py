@@ -24,7 +24,7 @@ BASELINES = {
     'seg': ('mmseg', 'configs/baselines/semfpn_resnet18-cifar_1xb32-1k_shapes-32x32.py', 'mIoU',
             'mIoU (%)'),
     'kpt': ('mmpose', 'configs/baselines/td-hm_resnet18-cifar_1xb64-30e_shapes-32x32.py',
-            'coco/AP', 'AP'),
+            'coco/AP', 'AP x 100'),
 }
 
 #: per baseline: the ``--cfg-options`` that double its schedule (length, LR decay, evaluations)
@@ -56,13 +56,14 @@ def main(argv=None):
         for seed in args.seeds:
             metrics, mins = train_and_test(config, osp.join(args.work_dir, f'{key}_seed{seed}'),
                                            seed, reuse=args.reuse)
-            values.append(metrics[metric])
+            scale = 100 if metric == 'coco/AP' else 1  # points, as the other metrics
+            values.append(scale * metrics[metric])
             minutes.append(mins)
             if args.doubled:
                 metrics, _ = train_and_test(config,
                                             osp.join(args.work_dir, f'{key}_2x_seed{seed}'),
                                             seed, DOUBLED[key], reuse=args.reuse)
-                doubled.append(metrics[metric])
+                doubled.append(scale * metrics[metric])
         row = [toolbox, f'`{osp.basename(config)}`', label, mean_std(values)]
         if args.doubled:
             gains = [d - v for d, v in zip(doubled, values)]
