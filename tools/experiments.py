@@ -136,6 +136,11 @@ def train_and_test(config: str, work_dir: str, seed: int, cfg_options: Sequence[
         return json.load(f), minutes
 
 
+def in_points(metric: str, value: float) -> float:
+    """A metric on the 0-100 scale of the others (mmpose's COCO AP is a fraction)."""
+    return 100 * value if metric.startswith('coco/') else value
+
+
 def mean_std(values: List[float]) -> str:
     if len(values) == 1:
         return f'{values[0]:.2f}'

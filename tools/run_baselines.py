@@ -15,8 +15,8 @@ import statistics
 import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-from experiments import (markdown_table, mean_std, train_and_test,  # noqa: E402
-                         write_table)
+from experiments import (in_points, markdown_table, mean_std,  # noqa: E402
+                         train_and_test, write_table)
 
 BASELINES = {
     'cls': ('mmpretrain', 'configs/baselines/cls_vgg11-bn_1xb64-30e_shapes-32x32.py',
@@ -56,14 +56,13 @@ def main(argv=None):
         for seed in args.seeds:
             metrics, mins = train_and_test(config, osp.join(args.work_dir, f'{key}_seed{seed}'),
                                            seed, reuse=args.reuse)
-            scale = 100 if metric == 'coco/AP' else 1  # points, as the other metrics
-            values.append(scale * metrics[metric])
+            values.append(in_points(metric, metrics[metric]))
             minutes.append(mins)
             if args.doubled:
                 metrics, _ = train_and_test(config,
                                             osp.join(args.work_dir, f'{key}_2x_seed{seed}'),
                                             seed, DOUBLED[key], reuse=args.reuse)
-                doubled.append(scale * metrics[metric])
+                doubled.append(in_points(metric, metrics[metric]))
         row = [toolbox, f'`{osp.basename(config)}`', label, mean_std(values)]
         if args.doubled:
             gains = [d - v for d, v in zip(doubled, values)]

@@ -26,9 +26,9 @@ import sys
 import time
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-from experiments import (REGIMES, ROOT, check_reuse, last_checkpoint,  # noqa: E402
-                         markdown_table, mean_std, recorded_minutes, regime_options, run,
-                         train, train_and_test, write_table)
+from experiments import (REGIMES, ROOT, check_reuse, in_points,  # noqa: E402
+                         last_checkpoint, markdown_table, mean_std, recorded_minutes,
+                         regime_options, run, train, train_and_test, write_table)
 
 #: per task: the distillation config of its student (run once per seed and student)
 DISTILL = {
@@ -158,7 +158,7 @@ def main(argv=None):
             commands.append(f'python tools/train.py {config} --work-dir {work} '
                             f'--cfg-options randomness.seed={seed} ' + ' '.join(options))
         drl_encoders = {}  # DRL config -> exported encoder
-        for config in drl_configs if 'drl' in args.methods else []:
+        for config in drl_configs:  # empty unless 'drl' is a method
             name = osp.basename(config).split('_')[1]  # the encoder's name in the config name
             work = osp.join(args.work_dir, f'drl_{name}_seed{seed}')
             progress(f'DRL pre-training of {name}, seed {seed}')
@@ -170,23 +170,26 @@ def main(argv=None):
                                      for m in args.methods):
             _, metric, _, configs = TASKS[task]
             options = regime_options(task, regime)
-            if method in ('repfusion', 'repfusion-policy', 'drl'):  # an exported backbone
-                student = {'repfusion': lambda: students[distill[task]],
-                           'repfusion-policy': lambda: policy_students[(DISTILL_POLICY[task],
-                                                                        regime)],
-                           'drl': lambda: drl_encoders[PRETRAIN_DRL[task]]}[method]()
-                # (the scratch config of ``drl`` has no init_cfg to point elsewhere yet)
-                options += (['model.backbone.init_cfg.type=Pretrained'] if method == 'drl'
-                            else []) + [f'model.backbone.init_cfg.checkpoint={student}',
-                                        'model.backbone.init_cfg.prefix=None']
+            student = None  # an exported backbone for the pre-trained methods
+            if method == 'repfusion':
+                student = students[distill[task]]
+            elif method == 'repfusion-policy':
+                student = policy_students[(DISTILL_POLICY[task], regime)]
+            elif method == 'drl':
+                student = drl_encoders[PRETRAIN_DRL[task]]
+                # the scratch config it fine-tunes with has no init_cfg to point elsewhere yet
+                options.append('model.backbone.init_cfg.type=Pretrained')
+            if student is not None:
+                options += [f'model.backbone.init_cfg.checkpoint={student}',
+                            'model.backbone.init_cfg.prefix=None']
             work = osp.join(args.work_dir, f'{task}_{regime}_{method}_seed{seed}')
             progress(f'{task}, {regime} labels, {METHODS[method]}, seed {seed}')
             # a pre-trained student fine-tunes with the scratch config + its weights
             config = configs['scratch' if method == 'drl' else
                              'repfusion' if method == 'repfusion-policy' else method]
             values, mins = train_and_test(config, work, seed, options, reuse=args.reuse)
-            results.setdefault((task, regime, method), []).append(
-                100 * values[metric] if task == 'kpt' else values[metric])
+            results.setdefault((task, regime, method), []).append(in_points(metric,
+                                                                            values[metric]))
             minutes.setdefault((task, regime, method), []).append(mins)
             commands.append(f'python tools/train.py {config} --work-dir {work} '
                             f'--cfg-options randomness.seed={seed} {" ".join(options)}')
@@ -212,8 +215,9 @@ def main(argv=None):
                   f'and regime, {statistics.mean(minutes[("distill-policy", "")]):.1f} min '
                   'each; its reward reads only the regime\'s labels (-1 = unlabelled).')
     if ('drl', '') in minutes:
-        table += (f'\n\nDRL pre-training: {", ".join(f"`{osp.basename(c)}`" for c in drl_configs)}'
-                  f', {statistics.mean(minutes[("drl", "")]):.1f} min per seed, no labels.')
+        names = ', '.join(f'`{osp.basename(c)}`' for c in drl_configs)
+        table += (f'\n\nDRL pre-training: {names}, '
+                  f'{statistics.mean(minutes[("drl", "")]):.1f} min per seed, no labels.')
     write_table(args.work_dir, 'results.md', table)
     write_table(args.work_dir, 'commands.txt', '\n'.join(commands))
     print(f'\nRepFusion on Shapes (test split, {(time.time() - start) / 60:.1f} min in all):\n'
