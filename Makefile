@@ -15,8 +15,10 @@ data: env $(DATA)/meta.json
 # The main job: distil a VGG-11-BN student from the shipped Shapes teacher (no labels), fine-tune
 # it with 10% labels, train it from scratch with the same schedule, probe the frozen teacher,
 # score the best-val checkpoints on test, print the table (label-efficiency protocol, seed 0).
+# JOBS runs at a time: the scratch and probe runs go beside the distillation.
+JOBS ?= 2
 repfusion: data
-	$(PY) tools/run_repfusion.py
+	$(PY) tools/run_repfusion.py --jobs $(JOBS)
 
 # DRL, VDRL, the autoencoder baseline and the time-conditioned encoder on Shapes: probe their
 # codes against a random encoder, fine-tune the DRL encoder with 10% labels (~18 min, seed 0).

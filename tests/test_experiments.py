@@ -192,3 +192,112 @@ def test_drl_encoder_export_loads_into_the_scratch_student(tmp_path):
     classifier.init_weights()
     for name, value in drl.encoder.state_dict().items():
         assert torch.equal(classifier.backbone.state_dict()[name], value), name
+
+
+def test_run_jobs_runs_independent_jobs_together_and_waits_for_dependencies():
+    """Two workers: the distillation and the scratch baseline run at the same time (each sees
+    the other started), the RepFusion fine-tune starts only after the distillation ended; one
+    worker: strictly the listed order."""
+    import threading
+    for workers in (2, 1):
+        started = {name: threading.Event() for name in ('distill', 'scratch')}
+        order = []
+
+        def job(name, other=None):
+            def fn():
+                order.append(('start', name))
+                if other:
+                    started[name].set()
+                    saw_other = started[other].wait(timeout=0.5 if workers == 1 else 10)
+                order.append(('end', name))
+                return saw_other if other else name
+            return fn
+
+        jobs = [experiments.Job('distill', 'distil', job('distill', 'scratch')),
+                experiments.Job('repfusion', 'fine-tune', job('repfusion'), deps=('distill', )),
+                experiments.Job('scratch', 'baseline', job('scratch', 'distill'))]
+        results = experiments.run_jobs(jobs, workers=workers)
+        assert results == {'distill': workers == 2, 'scratch': True, 'repfusion': 'repfusion'}
+        assert order.index(('start', 'repfusion')) > order.index(('end', 'distill'))
+        if workers == 1:
+            assert [name for what, name in order if what == 'start'] == \
+                ['distill', 'repfusion', 'scratch']
+
+
+def test_run_jobs_sends_child_output_to_each_jobs_log(tmp_path, capfd):
+    def child(word):
+        return lambda: experiments.run([sys.executable, '-c', f'print("{word}")'])
+
+    logs = [str(tmp_path / name / 'output.log') for name in ('a', 'b')]
+    experiments.run_jobs([experiments.Job('a', 'a', child('alpha'), log=logs[0]),
+                          experiments.Job('b', 'b', child('beta'), log=logs[1])], workers=2)
+    out = capfd.readouterr().out
+    assert 'alpha' in open(logs[0]).read() and 'beta' not in open(logs[0]).read()
+    assert 'beta' in open(logs[1]).read()
+    assert 'alpha\n' not in out and 'beta\n' not in out and 'output: ' + logs[0] in out
+    failing = experiments.Job('c', 'c', lambda: experiments.run(
+        [sys.executable, '-c', 'import sys; print("boom"); sys.exit(3)']), log=logs[0])
+    with pytest.raises(RuntimeError, match=r'failed \(exit 3\).*a/output.log'):
+        experiments.run_jobs([failing], workers=2)
+    assert 'boom' in open(logs[0]).read()
+
+
+def test_run_jobs_stops_starting_after_a_failure_and_rejects_bad_plans():
+    ran = []
+
+    def fail():
+        raise ValueError('bad run')
+
+    jobs = [experiments.Job('pre', 'pre', fail),
+            experiments.Job('slow', 'slow', lambda: time.sleep(0.2) or ran.append('slow')),
+            experiments.Job('post', 'post', lambda: ran.append('post'), deps=('pre', )),
+            experiments.Job('later', 'later', lambda: ran.append('later'))]
+    with pytest.raises(ValueError, match='bad run'):
+        experiments.run_jobs(jobs, workers=2)
+    assert ran == ['slow']  # the running one finished, nothing new started
+    with pytest.raises(ValueError, match="dependencies \\['x'\\] are not jobs"):
+        experiments.run_jobs([experiments.Job('a', 'a', int, deps=('x', ))])
+    with pytest.raises(ValueError, match='duplicate job keys'):
+        experiments.run_jobs([experiments.Job('a', 'a', int), experiments.Job('a', 'b', int)])
+    with pytest.raises(ValueError, match='wait on each other'):
+        experiments.run_jobs([experiments.Job('a', 'a', int, deps=('b', )),
+                              experiments.Job('b', 'b', int, deps=('a', ))])
+    with pytest.raises(ValueError, match='workers must be >= 1, got 0'):
+        experiments.run_jobs([experiments.Job('a', 'a', int)], workers=0)
+
+
+def test_run_repfusion_jobs_plan_of_the_main_job(tmp_path, monkeypatch):
+    """--jobs 2: the RepFusion fine-tune waits on the distillation it loads, scratch and the
+    probe wait on nothing, each run logs into its own work dir; the table is unchanged."""
+    import run_repfusion
+    plans = []
+    real_run_jobs = run_repfusion.run_jobs
+
+    def spy(jobs, workers, name):
+        plans.append((list(jobs), workers))
+        return real_run_jobs(jobs, workers, name)
+
+    monkeypatch.setattr(run_repfusion, 'run_jobs', spy)
+    monkeypatch.setattr(run_repfusion, 'train', lambda config, work, seed, options: 1.0)
+    monkeypatch.setattr(run_repfusion, 'run', lambda cmd: None)
+    monkeypatch.setattr(run_repfusion, 'last_checkpoint', lambda work: work + '/iter_600.pth')
+    monkeypatch.setattr(run_repfusion, 'train_and_test', lambda config, work, seed, options,
+                        reuse=False: ({'accuracy/top1': 40.0 + seed}, 2.0))
+    tables = {}
+    monkeypatch.setattr(run_repfusion, 'write_table',
+                        lambda work, name, text: tables.__setitem__(name, text))
+    run_repfusion.main(['--jobs', '2', '--seeds', '0', '1', '--work-dir', str(tmp_path)])
+    (jobs, workers), = plans
+    assert workers == 2
+    deps = {job.key: job.deps for job in jobs}
+    distill = ('distill', run_repfusion.DISTILL['cls'], 0)
+    assert deps[('cls', '10pct', 'repfusion', 0)] == (distill, )
+    assert deps[('cls', '10pct', 'scratch', 0)] == deps[('cls', '10pct', 'probe', 0)] == ()
+    assert deps[distill] == ()
+    work = {job.key: job.log for job in jobs}
+    assert work[('cls', '10pct', 'probe', 1)] == osp.join(
+        ROOT, str(tmp_path), 'cls_10pct_probe_seed1', 'output.log')
+    assert '| 40.50 ± 0.71 | 2 | 2.0 |' in tables['results.md']
+    assert len(tables['commands.txt'].splitlines()) == len(jobs) == 8
+    with pytest.raises(SystemExit):
+        run_repfusion.main(['--jobs', '0', '--work-dir', str(tmp_path)])

@@ -9,6 +9,7 @@ regime) and identical for every initialisation (scratch or pre-trained); it is v
 the val split during training, the checkpoint with the best val metric is kept, and only that
 checkpoint is scored on the test split.
 """
+import contextlib
 import glob
 import json
 import os
@@ -16,15 +17,121 @@ import os.path as osp
 import statistics
 import subprocess
 import sys
+import threading
 import time
-from typing import Dict, List, Sequence, Tuple
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from typing import Callable, Dict, Hashable, List, NamedTuple, Optional, Sequence, Tuple
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+_OUTPUT = threading.local()  # .path: where run() sends child output in this thread
 
 
 def run(cmd: Sequence[str]) -> None:
-    print('+', ' '.join(cmd), flush=True)
-    subprocess.run(list(cmd), cwd=ROOT, check=True)
+    """Run a child process in the repository root; its output goes to the terminal, or to the
+    file of an enclosing :func:`child_output` block of this thread."""
+    path = getattr(_OUTPUT, 'path', None)
+    if path is None:
+        print('+', ' '.join(cmd), flush=True)
+        subprocess.run(list(cmd), cwd=ROOT, check=True)
+        return
+    with open(path, 'a') as log:
+        log.write('+ ' + ' '.join(cmd) + '\n')
+        log.flush()
+        result = subprocess.run(list(cmd), cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+    if result.returncode:
+        raise RuntimeError(f'{" ".join(cmd)} failed (exit {result.returncode}); its output: '
+                           f'{path}')
+
+
+@contextlib.contextmanager
+def child_output(path: str):
+    """Within this block, :func:`run` in this thread appends its children's output to
+    ``path`` (created with its folder), so that runs in parallel do not interleave."""
+    os.makedirs(osp.dirname(path), exist_ok=True)
+    _OUTPUT.path = path
+    try:
+        yield path
+    finally:
+        _OUTPUT.path = None
+
+
+class Job(NamedTuple):
+    """One run of an experiment driver for :func:`run_jobs`: ``fn()`` does it, once every job
+    in ``deps`` (keys) has finished; ``log`` receives its children's output when jobs run in
+    parallel."""
+    key: Hashable
+    what: str
+    fn: Callable[[], object]
+    deps: Tuple[Hashable, ...] = ()
+    log: Optional[str] = None
+
+
+def run_jobs(jobs: Sequence[Job], workers: int = 1, name: str = 'runs') -> Dict[Hashable, object]:
+    """Run ``jobs`` on up to ``workers`` at a time, each as soon as its dependencies are done
+    (the first ready job in list order goes next), printing progress with an ETA; returns
+    ``{key: fn()}``. With ``workers > 1`` each job's child output goes to its ``log`` and
+    every child gets ``cpu_count // workers`` OpenMP threads unless ``OMP_NUM_THREADS`` is set.
+    A failing job stops new starts; the error is raised once the running ones have ended.
+
+    Example (a fine-tune that needs the distilled student, a baseline that does not)::
+
+        results = run_jobs([Job('distill', 'distillation', distill),
+                            Job('repfusion', 'fine-tune it', fine_tune, deps=('distill', )),
+                            Job('scratch', 'baseline', baseline)], workers=2)
+        # distill and baseline start at once, fine_tune when distill is done;
+        # results == {'distill': distill(), 'scratch': baseline(), 'repfusion': fine_tune()}
+    """
+    keys = [job.key for job in jobs]
+    if len(set(keys)) != len(keys):
+        raise ValueError(f'run_jobs: duplicate job keys in {keys}')
+    unknown = sorted({str(d) for job in jobs for d in job.deps if d not in set(keys)})
+    if unknown:
+        raise ValueError(f'run_jobs: dependencies {unknown} are not jobs; jobs: {keys}')
+    if workers < 1:
+        raise ValueError(f'run_jobs: workers must be >= 1, got {workers}')
+    if workers > 1:
+        os.environ.setdefault('OMP_NUM_THREADS', str(max(1, (os.cpu_count() or 1) // workers)))
+    start, results, pending, running = time.time(), {}, list(jobs), {}
+    started = 0
+
+    def elapsed():
+        return (time.time() - start) / 60
+
+    def execute(job):
+        if workers == 1 or job.log is None:
+            return job.fn()
+        with child_output(job.log):
+            return job.fn()
+
+    failure = None
+    with ThreadPoolExecutor(workers) as pool:
+        while (pending and failure is None) or running:
+            ready = [job for job in pending if all(d in results for d in job.deps)]
+            for job in ready[:max(0, workers - len(running))] if failure is None else []:
+                pending.remove(job)
+                started += 1
+                done = len(results)
+                eta = f', ~{elapsed() / done * (len(jobs) - done) :.0f} min left' if done else ''
+                log = f'; output: {job.log}' if workers > 1 and job.log else ''
+                print(f'\n[{name} {started}/{len(jobs)}] {job.what} ({elapsed():.1f} min '
+                      f'elapsed{eta}{log})', flush=True)
+                running[pool.submit(execute, job)] = job
+            if not running:
+                raise ValueError(f'run_jobs: jobs {[j.key for j in pending]} wait on each other')
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in finished:
+                job = running.pop(future)
+                if future.exception() is not None:
+                    failure = failure or future.exception()
+                    print(f'[{name}] FAILED: {job.what}: {future.exception()}; waiting for '
+                          f'{len(running)} running job(s)', flush=True)
+                    continue
+                results[job.key] = future.result()
+                if workers > 1:
+                    print(f'[{name}] done: {job.what} ({elapsed():.1f} min elapsed)', flush=True)
+    if failure is not None:
+        raise failure
+    return results
 
 
 def train(config: str, work_dir: str, seed: int, cfg_options: Sequence[str] = ()) -> float:

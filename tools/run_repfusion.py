@@ -2,7 +2,7 @@
 Shapes DDPM (no labels), fine-tune it, train the same student from scratch and probe the
 frozen teacher with the same schedule, print a table.
 
-    python tools/run_repfusion.py                          # the main job: cls, 10 %, seed 0
+    python tools/run_repfusion.py --jobs 2                 # the main job: cls, 10 %, seed 0
     python tools/run_repfusion.py --tasks cls seg kpt --regimes 1pct 10pct full \
         --seeds 0 1 2                                      # the README evidence
 
@@ -17,18 +17,22 @@ protocol's schedule for that (task, regime) (``experiments.regime_options``): va
 val split, the best-val checkpoint scored once on the test split. The table (mean ± std over
 seeds) is printed and written to ``{work-dir}/results.md`` with every command in
 ``{work-dir}/commands.txt``. ``--reuse`` returns an earlier run's results only if it had the
-same config, seed and options (``run_record.json``), else it is an error.
+same config, seed and options (``run_record.json``), else it is an error. ``--jobs N`` runs
+up to N runs at a time, each fine-tune as soon as the pre-training it loads is done (the
+main job's scratch and probe runs go beside the distillation); their output then goes to
+``output.log`` in each run's work dir and the terminal shows progress lines.
 """
 import argparse
 import os.path as osp
 import statistics
 import sys
 import time
+from functools import partial
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-from experiments import (REGIMES, ROOT, check_reuse, in_points,  # noqa: E402
+from experiments import (REGIMES, ROOT, Job, check_reuse, in_points,  # noqa: E402
                          last_checkpoint, markdown_table, mean_std, recorded_minutes,
-                         regime_options, run, train, train_and_test, write_table)
+                         regime_options, run, run_jobs, train, train_and_test, write_table)
 
 #: per task: the distillation config of its student (run once per seed and student)
 DISTILL = {
@@ -76,10 +80,15 @@ def reward_labels(regime: str) -> str:
     return osp.relpath(path, osp.join(ROOT, 'data', 'shapes32'))
 
 
+def student_file(work: str) -> str:
+    """Where :func:`pretrain` exports the backbone of the run in ``work``."""
+    return osp.join(work, 'student.pth')
+
+
 def pretrain(config: str, work: str, seed: int, options, reuse: bool):
     """Train a label-free pre-training run (distillation or DRL) and export its backbone:
     (exported backbone file, train minutes); with ``reuse`` an earlier identical run's."""
-    student = osp.join(work, 'student.pth')
+    student = student_file(work)
     if reuse and osp.exists(osp.join(ROOT, student)):
         check_reuse(work, config, seed, options)
         return student, recorded_minutes(work)
@@ -102,12 +111,14 @@ def main(argv=None):
     parser.add_argument('--work-dir', default='work_dirs/repfusion_shapes')
     parser.add_argument('--reuse', action='store_true',
                         help='skip runs whose results already exist in --work-dir')
+    parser.add_argument('--jobs', type=int, default=1,
+                        help='runs at a time (those that do not wait on a pre-training); with '
+                        'more than one, each run\'s output goes to {its work dir}/output.log')
     args = parser.parse_args(argv)
+    if args.jobs < 1:
+        parser.error(f'--jobs must be >= 1, got {args.jobs}')
 
     start = time.time()
-    results = {}  # (task, regime, method) -> list of values
-    minutes = {}
-    commands = []
     distill = {task: args.distill_config or DISTILL[task] for task in args.tasks}
     distill_configs = sorted(set(distill.values()))
     policy_configs = sorted({DISTILL_POLICY[task] for task in args.tasks})
@@ -116,83 +127,77 @@ def main(argv=None):
                      f'{[t for t in args.tasks if t not in PRETRAIN_DRL]}; available for '
                      f'{sorted(PRETRAIN_DRL)}')
     drl_configs = sorted({PRETRAIN_DRL[task] for task in args.tasks if 'drl' in args.methods})
-    total = len(args.seeds) * (len(args.tasks) * len(args.regimes) * len(args.methods)
-                               + ('repfusion' in args.methods) * len(distill_configs)
-                               + ('repfusion-policy' in args.methods) * len(policy_configs)
-                               * len(args.regimes) + len(drl_configs))
-    done = 0
+    jobs, commands = [], []
 
-    def progress(what):
-        """Announce run ``done + 1`` of ``total``; the ETA extrapolates the finished runs."""
-        nonlocal done
-        elapsed = (time.time() - start) / 60
-        eta = f', ~{elapsed / done * (total - done):.0f} min left' if done else ''
-        done += 1
-        print(f'\n[run_repfusion {done}/{total}] {what} ({elapsed:.1f} min elapsed{eta})',
-              flush=True)
+    def add(key, what, work, fn, config, seed, options, deps=()):
+        jobs.append(Job(key, what, fn, deps, osp.join(ROOT, work, 'output.log')))
+        commands.append(f'python tools/train.py {config} --work-dir {work} '
+                        f'--cfg-options randomness.seed={seed} {" ".join(options)}'.rstrip())
 
     for seed in args.seeds:
-        students = {}  # distillation config -> exported student
+        # label-free pre-training: (kind, config[, regime], seed) -> exported student file
+        students = {}
         for config in distill_configs if 'repfusion' in args.methods else []:
             name = osp.basename(config).split('_')[2]  # the student's name in the config name
             work = osp.join(args.work_dir, f'distill_{name}_seed{seed}')
-            progress(f'distillation into {name}, seed {seed}')
-            students[config], mins = pretrain(config, work, seed, args.distill_options,
-                                              args.reuse)
-            minutes.setdefault(('distill', ''), []).append(mins)
-            commands.append(f'python tools/train.py {config} --work-dir {work} '
-                            f'--cfg-options randomness.seed={seed} '
-                            + ' '.join(args.distill_options))
-        policy_students = {}  # (policy config, regime) -> exported student
+            key = ('distill', config, seed)
+            students[key] = student_file(work)
+            add(key, f'distillation into {name}, seed {seed}', work,
+                partial(pretrain, config, work, seed, args.distill_options, args.reuse),
+                config, seed, args.distill_options)
         for config, regime in ((c, r) for c in policy_configs for r in args.regimes
                                if 'repfusion-policy' in args.methods):
             name = osp.basename(config).split('_')[2]
             work = osp.join(args.work_dir, f'distill-policy_{name}_{regime}_seed{seed}')
-            progress(f'distillation into {name} with the learned policy (reward: {regime} '
-                     f'labels), seed {seed}')
+            key = ('distill-policy', config, regime, seed)
+            students[key] = student_file(work)
             options = [f'train_dataloader.dataset.ann_file={reward_labels(regime)}'] \
                 + args.distill_options
-            policy_students[(config, regime)], mins = pretrain(config, work, seed, options,
-                                                               args.reuse)
-            minutes.setdefault(('distill-policy', ''), []).append(mins)
-            commands.append(f'python tools/train.py {config} --work-dir {work} '
-                            f'--cfg-options randomness.seed={seed} ' + ' '.join(options))
-        drl_encoders = {}  # DRL config -> exported encoder
+            add(key, f'distillation into {name} with the learned policy (reward: {regime} '
+                f'labels), seed {seed}', work,
+                partial(pretrain, config, work, seed, options, args.reuse), config, seed, options)
         for config in drl_configs:  # empty unless 'drl' is a method
             name = osp.basename(config).split('_')[1]  # the encoder's name in the config name
             work = osp.join(args.work_dir, f'drl_{name}_seed{seed}')
-            progress(f'DRL pre-training of {name}, seed {seed}')
-            drl_encoders[config], mins = pretrain(config, work, seed, [], args.reuse)
-            minutes.setdefault(('drl', ''), []).append(mins)
-            commands.append(f'python tools/train.py {config} --work-dir {work} '
-                            f'--cfg-options randomness.seed={seed}')
+            key = ('drl', config, seed)
+            students[key] = student_file(work)
+            add(key, f'DRL pre-training of {name}, seed {seed}', work,
+                partial(pretrain, config, work, seed, [], args.reuse), config, seed, [])
         for task, regime, method in ((t, r, m) for t in args.tasks for r in args.regimes
                                      for m in args.methods):
             _, metric, _, configs = TASKS[task]
             options = regime_options(task, regime)
-            student = None  # an exported backbone for the pre-trained methods
+            pre = None  # the pre-training job whose exported backbone initialises the student
             if method == 'repfusion':
-                student = students[distill[task]]
+                pre = ('distill', distill[task], seed)
             elif method == 'repfusion-policy':
-                student = policy_students[(DISTILL_POLICY[task], regime)]
+                pre = ('distill-policy', DISTILL_POLICY[task], regime, seed)
             elif method == 'drl':
-                student = drl_encoders[PRETRAIN_DRL[task]]
+                pre = ('drl', PRETRAIN_DRL[task], seed)
                 # the scratch config it fine-tunes with has no init_cfg to point elsewhere yet
                 options.append('model.backbone.init_cfg.type=Pretrained')
-            if student is not None:
-                options += [f'model.backbone.init_cfg.checkpoint={student}',
+            if pre is not None:
+                options += [f'model.backbone.init_cfg.checkpoint={students[pre]}',
                             'model.backbone.init_cfg.prefix=None']
             work = osp.join(args.work_dir, f'{task}_{regime}_{method}_seed{seed}')
-            progress(f'{task}, {regime} labels, {METHODS[method]}, seed {seed}')
             # a pre-trained student fine-tunes with the scratch config + its weights
             config = configs['scratch' if method == 'drl' else
                              'repfusion' if method == 'repfusion-policy' else method]
-            values, mins = train_and_test(config, work, seed, options, reuse=args.reuse)
-            results.setdefault((task, regime, method), []).append(in_points(metric,
-                                                                            values[metric]))
+            add((task, regime, method, seed), f'{task}, {regime} labels, {METHODS[method]}, '
+                f'seed {seed}', work, partial(train_and_test, config, work, seed, options,
+                                              reuse=args.reuse),
+                config, seed, options, deps=(pre, ) if pre else ())
+
+    done = run_jobs(jobs, args.jobs, name='run_repfusion')
+    results, minutes = {}, {}  # (task, regime, method) or (pre-training kind, '') -> lists
+    for key, (value, mins) in done.items():
+        if len(key) == 4 and key[0] in TASKS:
+            task, regime, method, _ = key
+            results.setdefault((task, regime, method), []).append(
+                in_points(TASKS[task][1], value[TASKS[task][1]]))
             minutes.setdefault((task, regime, method), []).append(mins)
-            commands.append(f'python tools/train.py {config} --work-dir {work} '
-                            f'--cfg-options randomness.seed={seed} {" ".join(options)}')
+        else:
+            minutes.setdefault((key[0], ''), []).append(mins)
 
     rows = []
     for task in args.tasks:
