@@ -301,3 +301,19 @@ def test_run_repfusion_jobs_plan_of_the_main_job(tmp_path, monkeypatch):
     assert len(tables['commands.txt'].splitlines()) == len(jobs) == 8
     with pytest.raises(SystemExit):
         run_repfusion.main(['--jobs', '0', '--work-dir', str(tmp_path)])
+
+
+def test_run_repfusion_doubled_fine_tunes_twice_the_protocol_schedule(tmp_path, monkeypatch):
+    import run_repfusion
+    tested, tables = [], {}
+    monkeypatch.setattr(run_repfusion, 'train_and_test', lambda config, work, seed, options,
+                        reuse=False: tested.append((work, options)) or ({'coco/AP': 0.5}, 1.0))
+    monkeypatch.setattr(run_repfusion, 'write_table',
+                        lambda work, name, text: tables.__setitem__(name, text))
+    run_repfusion.main(['--tasks', 'kpt', '--regimes', 'full', '--methods', 'scratch',
+                        '--doubled', '--work-dir', str(tmp_path)])
+    (work, options), = tested
+    assert work == osp.join(str(tmp_path), 'kpt_full_scratch-2x_seed0')
+    cfg = apply(run_repfusion.TASKS['kpt'][3]['scratch'], options)
+    assert cfg.train_cfg.max_iters == cfg.param_scheduler[-1].end == 2 * PROTOCOL['kpt'][2]['full']
+    assert '| 50.00 |' in tables['results.md'] and 'kpt full: 2000 iterations' in tables['results.md']

@@ -30,7 +30,7 @@ import time
 from functools import partial
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-from experiments import (REGIMES, ROOT, Job, check_reuse, in_points,  # noqa: E402
+from experiments import (PROTOCOL, REGIMES, ROOT, Job, check_reuse, in_points,  # noqa: E402
                          last_checkpoint, markdown_table, mean_std, recorded_minutes,
                          regime_options, run, run_jobs, train, train_and_test, write_table)
 
@@ -111,6 +111,9 @@ def main(argv=None):
     parser.add_argument('--work-dir', default='work_dirs/repfusion_shapes')
     parser.add_argument('--reuse', action='store_true',
                         help='skip runs whose results already exist in --work-dir')
+    parser.add_argument('--doubled', action='store_true',
+                        help='fine-tune with twice the protocol\'s schedule (the convergence '
+                        'check); work dirs end in -2x')
     parser.add_argument('--jobs', type=int, default=1,
                         help='runs at a time (those that do not wait on a pre-training); with '
                         'more than one, each run\'s output goes to {its work dir}/output.log')
@@ -166,7 +169,8 @@ def main(argv=None):
         for task, regime, method in ((t, r, m) for t in args.tasks for r in args.regimes
                                      for m in args.methods):
             _, metric, _, configs = TASKS[task]
-            options = regime_options(task, regime)
+            options = regime_options(task, regime, iters=2 * PROTOCOL[task][2][regime]
+                                     if args.doubled else None)
             pre = None  # the pre-training job whose exported backbone initialises the student
             if method == 'repfusion':
                 pre = ('distill', distill[task], seed)
@@ -179,7 +183,8 @@ def main(argv=None):
             if pre is not None:
                 options += [f'model.backbone.init_cfg.checkpoint={students[pre]}',
                             'model.backbone.init_cfg.prefix=None']
-            work = osp.join(args.work_dir, f'{task}_{regime}_{method}_seed{seed}')
+            work = osp.join(args.work_dir, f'{task}_{regime}_{method}'
+                            f'{"-2x" if args.doubled else ""}_seed{seed}')
             # a pre-trained student fine-tunes with the scratch config + its weights
             config = configs['scratch' if method == 'drl' else
                              'repfusion' if method == 'repfusion-policy' else method]
@@ -210,6 +215,10 @@ def main(argv=None):
                              f'{statistics.mean(minutes[(task, regime, method)]):.1f}'))
     table = markdown_table(('task', 'toolbox', 'labels', 'backbone', 'test metric (best-val '
                             'checkpoint)', 'value', 'seeds', 'train min'), rows)
+    if args.doubled:
+        table += ('\n\nFine-tuning schedule: twice the protocol\'s (' + ', '.join(
+            f'{t} {r}: {2 * PROTOCOL[t][2][r]} iterations' for t in args.tasks
+            for r in args.regimes) + '), the convergence check.')
     if ('distill', '') in minutes:
         table += (f'\n\nDistillation: {", ".join(f"`{osp.basename(c)}`" for c in distill_configs)}, '
                   f'{statistics.mean(minutes[("distill", "")]):.1f} min per seed, no labels. '
