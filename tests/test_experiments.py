@@ -135,6 +135,12 @@ def test_run_baselines_doubled_reports_the_gain(tmp_path, monkeypatch, capsys):
     assert calls[1][2] == run_baselines.DOUBLED['seg'] and calls[0][2] == []
     out = capsys.readouterr().out
     assert 'gain of x2' in out and '| 70.50 ± 0.71 | 71.00 ± 0.71 | 0.50 ± 0.00 |' in out
+    calls.clear()  # the same runs two at a time: the same table
+    run_baselines.main(['--only', 'seg', '--seeds', '0', '1', '--doubled', '--jobs', '2',
+                        '--work-dir', str(tmp_path)])
+    assert sorted(c[0] for c in calls) == sorted(osp.join(str(tmp_path), n) for n in (
+        'seg_seed0', 'seg_2x_seed0', 'seg_seed1', 'seg_2x_seed1'))
+    assert '| 70.50 ± 0.71 | 71.00 ± 0.71 | 0.50 ± 0.00 |' in capsys.readouterr().out
 
 
 def test_drl_method_pretrains_the_student_and_fine_tunes_it_from_scratch_config(

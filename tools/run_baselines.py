@@ -7,16 +7,18 @@ Each run is ``tools/train.py CONFIG`` followed by ``tools/test.py CONFIG CHECKPO
 test split, CHECKPOINT being the best-val one; the table (Markdown) is also written to
 ``{work-dir}/results.md``. With ``--doubled`` every baseline is also trained with its whole
 schedule (iterations or epochs, and the LR schedule's length) doubled, and the table gains the
-doubled run's metric and the gain: a converged baseline gains < 1 point.
+doubled run's metric and the gain: a converged baseline gains < 1 point. ``--jobs N`` runs
+N trainings at a time (``experiments.run_jobs``).
 """
 import argparse
 import os.path as osp
 import statistics
 import sys
+from functools import partial
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-from experiments import (in_points, markdown_table, mean_std,  # noqa: E402
-                         train_and_test, write_table)
+from experiments import (ROOT, Job, in_points, markdown_table, mean_std,  # noqa: E402
+                         run_jobs, train_and_test, write_table)
 
 BASELINES = {
     'cls': ('mmpretrain', 'configs/baselines/cls_vgg11-bn_1xb64-30e_shapes-32x32.py',
@@ -47,24 +49,32 @@ def main(argv=None):
                         help='also train with twice the schedule (the convergence check)')
     parser.add_argument('--reuse', action='store_true',
                         help='reuse finished runs of the same config, seed and options')
+    parser.add_argument('--jobs', type=int, default=1,
+                        help='runs at a time; with more than one, each run\'s output goes to '
+                        '{its work dir}/output.log')
     args = parser.parse_args(argv)
+    if args.jobs < 1:
+        parser.error(f'--jobs must be >= 1, got {args.jobs}')
+
+    jobs = []
+    for key in args.only:
+        config = BASELINES[key][1]
+        for seed in args.seeds:
+            for suffix, options in [('', [])] + [('_2x', DOUBLED[key])] * args.doubled:
+                work = osp.join(args.work_dir, f'{key}{suffix}_seed{seed}')
+                jobs.append(Job((key, suffix, seed), f'{key} baseline{suffix}, seed {seed}',
+                                partial(train_and_test, config, work, seed, options,
+                                        reuse=args.reuse), log=osp.join(ROOT, work, 'output.log')))
+    done = run_jobs(jobs, args.jobs, name='run_baselines')
 
     rows = []
     for key in args.only:
         toolbox, config, metric, label = BASELINES[key]
-        values, minutes, doubled = [], [], []
-        for seed in args.seeds:
-            metrics, mins = train_and_test(config, osp.join(args.work_dir, f'{key}_seed{seed}'),
-                                           seed, reuse=args.reuse)
-            values.append(in_points(metric, metrics[metric]))
-            minutes.append(mins)
-            if args.doubled:
-                metrics, _ = train_and_test(config,
-                                            osp.join(args.work_dir, f'{key}_2x_seed{seed}'),
-                                            seed, DOUBLED[key], reuse=args.reuse)
-                doubled.append(in_points(metric, metrics[metric]))
+        values = [in_points(metric, done[(key, '', s)][0][metric]) for s in args.seeds]
+        minutes = [done[(key, '', s)][1] for s in args.seeds]
         row = [toolbox, f'`{osp.basename(config)}`', label, mean_std(values)]
         if args.doubled:
+            doubled = [in_points(metric, done[(key, '_2x', s)][0][metric]) for s in args.seeds]
             gains = [d - v for d, v in zip(doubled, values)]
             row += [mean_std(doubled), mean_std(gains)]
         rows.append((*row, len(values), f'{statistics.mean(minutes):.1f}'))
