@@ -111,7 +111,9 @@ def run_jobs(jobs: Sequence[Job], workers: int = 1, name: str = 'runs') -> Dict[
                 pending.remove(job)
                 started += 1
                 done = len(results)
-                eta = f', ~{elapsed() / done * (len(jobs) - done) :.0f} min left' if done else ''
+                # (no ETA while only reused runs have finished: they took no time)
+                eta = (f', ~{elapsed() / done * (len(jobs) - done):.0f} min left'
+                       if done and elapsed() > 0.5 else '')
                 log = f'; output: {job.log}' if workers > 1 and job.log else ''
                 print(f'\n[{name} {started}/{len(jobs)}] {job.what} ({elapsed():.1f} min '
                       f'elapsed{eta}{log})', flush=True)
