@@ -1,6 +1,7 @@
 """The analysis tools on the test Shapes data with a tiny random U-Net."""
 import csv
 import math
+import os
 import os.path as osp
 import sys
 
@@ -225,3 +226,36 @@ def test_sample_quality_rcg_rows_load_the_ema_weights(tmp_path, shapes_root, rep
         sample_quality.main(['--rcg', paths[2], paths[3], *paths[2:], '--classifier', config,
                              str(tmp_path / 'clf.pth'), '--data', shapes_root, '--num', '4',
                              '--out-dir', str(out)])
+
+
+def test_label_efficiency_plot_reads_only_protocol_runs_once(tmp_path):
+    """The curve's values are the mean / std of the runs' own test metrics; a run of another
+    schedule, an unknown method, and the same run reached through a symlink are not counted."""
+    import json
+    sys.path.insert(0, osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), 'tools'))
+    import plot_label_efficiency as tool
+    from experiments import regime_options, run_record
+
+    def make(folder, name, value, options):
+        run = tmp_path / folder / name
+        (run / 'test').mkdir(parents=True)
+        (run / 'test' / 'test_metrics.json').write_text(json.dumps({'accuracy/top1': value}))
+        (run / 'run_record.json').write_text(json.dumps(run_record('c.py', 0, options)))
+        return run
+
+    full, few = regime_options('cls', 'full'), regime_options('cls', '1pct')
+    for seed, value in enumerate((96.0, 97.0, 98.5)):
+        make('a', f'cls_full_scratch_seed{seed}', value, full)
+    make('a', 'cls_1pct_repfusion_seed0', 20.0, few + ['model.backbone.init_cfg.checkpoint=x'])
+    make('a', 'cls_full_repfusion_seed0', 50.0, regime_options('cls', 'full', iters=1000))
+    make('a', 'cls_full_scratch-2x_seed0', 99.0, regime_options('cls', 'full', iters=4000))
+    (tmp_path / 'b').mkdir()
+    os.symlink(tmp_path / 'a' / 'cls_full_scratch_seed0', tmp_path / 'b' / 'cls_full_scratch_seed0')
+    out = tmp_path / 'curve.png'
+    values = tool.main([str(tmp_path / 'a'), str(tmp_path / 'b'), '--out', str(out)])
+    assert values == {('full', 'scratch'): {0: 96.0, 1: 97.0, 2: 98.5},
+                      ('1pct', 'repfusion'): {0: 20.0}}
+    assert out.stat().st_size > 10000  # a PNG with the curves
+    _, skipped = tool.collect([str(tmp_path / 'a')], 'cls')
+    assert sorted(osp.basename(d) for d, _ in skipped) == ['cls_full_repfusion_seed0',
+                                                            'cls_full_scratch-2x_seed0']
