@@ -323,3 +323,25 @@ def test_run_repfusion_doubled_fine_tunes_twice_the_protocol_schedule(tmp_path, 
     cfg = apply(run_repfusion.TASKS['kpt'][3]['scratch'], options)
     assert cfg.train_cfg.max_iters == cfg.param_scheduler[-1].end == 2 * PROTOCOL['kpt'][2]['full']
     assert '| 50.00 |' in tables['results.md'] and 'kpt full: 2000 iterations' in tables['results.md']
+
+
+def test_parallel_jobs_show_the_progress_lines_of_their_logs(tmp_path, capsys):
+    """While jobs run in parallel the terminal gets each one's last mmengine progress line."""
+    import threading
+    log = tmp_path / 'run' / 'output.log'
+    release = threading.Event()
+
+    def job():
+        log.parent.mkdir(exist_ok=True)
+        log.write_text('12/02 01:30:42 - mmengine - INFO - Iter(train) [  20/2000]  lr: 1.7e-02'
+                       '  eta: 0:23:04  time: 0.7171  data_time: 0.0198  loss: 1.7806\n')
+        release.wait(timeout=10)
+
+    timer = threading.Timer(0.5, release.set)
+    timer.start()
+    experiments.run_jobs([experiments.Job('a', 'distil', job, log=str(log)),
+                          experiments.Job('b', 'other', lambda: None)], workers=2,
+                         progress_every=0.1)
+    out = capsys.readouterr().out
+    assert 'distil: Iter(train) [  20/2000]  eta: 0:23:04' in out
+    assert experiments.last_progress_line(str(tmp_path / 'missing.log')) == 'starting'

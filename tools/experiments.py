@@ -66,11 +66,31 @@ class Job(NamedTuple):
     log: Optional[str] = None
 
 
-def run_jobs(jobs: Sequence[Job], workers: int = 1, name: str = 'runs') -> Dict[Hashable, object]:
+def last_progress_line(log: Optional[str]) -> str:
+    """The last mmengine ``Iter(...)`` / ``Epoch(...)`` line of a log, shortened to the
+    iteration and ETA (``'starting'`` while there is none)."""
+    if not log or not osp.exists(log):
+        return 'starting'
+    with open(log, 'rb') as f:
+        f.seek(max(0, osp.getsize(log) - 8192))
+        lines = [line for line in f.read().decode(errors='replace').splitlines()
+                 if 'Iter(' in line or 'Epoch(' in line]
+    if not lines:
+        return 'starting'
+    line = lines[-1][lines[-1].find(' - mmengine - INFO - ') + 21:] if ' - mmengine - INFO - ' \
+        in lines[-1] else lines[-1]
+    short = line.split('  time:')[0].split('  lr:')[0][:100]
+    return short + ('  eta: ' + line.split('eta: ')[1].split()[0] if 'eta: ' in line else '')
+
+
+def run_jobs(jobs: Sequence[Job], workers: int = 1, name: str = 'runs',
+             progress_every: float = 120) -> Dict[Hashable, object]:
     """Run ``jobs`` on up to ``workers`` at a time, each as soon as its dependencies are done
     (the first ready job in list order goes next), printing progress with an ETA; returns
     ``{key: fn()}``. With ``workers > 1`` each job's child output goes to its ``log`` and
-    every child gets ``cpu_count // workers`` OpenMP threads unless ``OMP_NUM_THREADS`` is set.
+    every child gets ``cpu_count // workers`` OpenMP threads unless ``OMP_NUM_THREADS`` is set,
+    and every ``progress_every`` seconds the last progress line of each running job's log is
+    printed.
     A failing job stops new starts; the error is raised once the running ones have ended.
 
     Example (a fine-tune that needs the distilled student, a baseline that does not)::
@@ -120,7 +140,11 @@ def run_jobs(jobs: Sequence[Job], workers: int = 1, name: str = 'runs') -> Dict[
                 running[pool.submit(execute, job)] = job
             if not running:
                 raise ValueError(f'run_jobs: jobs {[j.key for j in pending]} wait on each other')
-            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            finished, _ = wait(running, timeout=progress_every, return_when=FIRST_COMPLETED)
+            if not finished and workers > 1:  # what each running job's log says last
+                for job in running.values():
+                    print(f'[{name}] {elapsed():.1f} min: {job.what}: '
+                          f'{last_progress_line(job.log)}', flush=True)
             for future in finished:
                 job = running.pop(future)
                 if future.exception() is not None:
