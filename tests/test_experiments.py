@@ -345,3 +345,17 @@ def test_parallel_jobs_show_the_progress_lines_of_their_logs(tmp_path, capsys):
     out = capsys.readouterr().out
     assert 'distil: Iter(train) [  20/2000]  eta: 0:23:04' in out
     assert experiments.last_progress_line(str(tmp_path / 'missing.log')) == 'starting'
+
+
+def test_run_jobs_sets_the_children_threads_only_for_its_own_call(monkeypatch):
+    """Two workers give each child cpu_count // 2 OpenMP threads while they run; the caller's
+    environment is as before afterwards (unset stays unset, a user's value is kept)."""
+    monkeypatch.delenv('OMP_NUM_THREADS', raising=False)
+    seen = experiments.run_jobs([experiments.Job('a', 'a', lambda: os.environ.get(
+        'OMP_NUM_THREADS'))], workers=2)
+    assert seen == {'a': str(max(1, (os.cpu_count() or 1) // 2))}
+    assert 'OMP_NUM_THREADS' not in os.environ
+    monkeypatch.setenv('OMP_NUM_THREADS', '7')
+    assert experiments.run_jobs([experiments.Job('a', 'a', lambda: os.environ[
+        'OMP_NUM_THREADS'])], workers=2) == {'a': '7'}
+    assert os.environ['OMP_NUM_THREADS'] == '7'

@@ -77,8 +77,7 @@ def last_progress_line(log: Optional[str]) -> str:
                  if 'Iter(' in line or 'Epoch(' in line]
     if not lines:
         return 'starting'
-    line = lines[-1][lines[-1].find(' - mmengine - INFO - ') + 21:] if ' - mmengine - INFO - ' \
-        in lines[-1] else lines[-1]
+    line = lines[-1].partition(' - mmengine - INFO - ')[2] or lines[-1]  # without the stamp
     short = line.split('  time:')[0].split('  lr:')[0][:100]
     return short + ('  eta: ' + line.split('eta: ')[1].split()[0] if 'eta: ' in line else '')
 
@@ -104,13 +103,25 @@ def run_jobs(jobs: Sequence[Job], workers: int = 1, name: str = 'runs',
     keys = [job.key for job in jobs]
     if len(set(keys)) != len(keys):
         raise ValueError(f'run_jobs: duplicate job keys in {keys}')
-    unknown = sorted({str(d) for job in jobs for d in job.deps if d not in set(keys)})
+    known = set(keys)
+    unknown = sorted({str(d) for job in jobs for d in job.deps if d not in known})
     if unknown:
         raise ValueError(f'run_jobs: dependencies {unknown} are not jobs; jobs: {keys}')
     if workers < 1:
         raise ValueError(f'run_jobs: workers must be >= 1, got {workers}')
-    if workers > 1:
-        os.environ.setdefault('OMP_NUM_THREADS', str(max(1, (os.cpu_count() or 1) // workers)))
+    threads_set = 'OMP_NUM_THREADS' in os.environ
+    if workers > 1 and not threads_set:  # for the children of this call only
+        os.environ['OMP_NUM_THREADS'] = str(max(1, (os.cpu_count() or 1) // workers))
+    try:
+        return _schedule(jobs, workers, name, progress_every)
+    finally:
+        if workers > 1 and not threads_set:
+            os.environ.pop('OMP_NUM_THREADS', None)
+
+
+def _schedule(jobs: Sequence[Job], workers: int, name: str,
+              progress_every: float) -> Dict[Hashable, object]:
+    """The loop of :func:`run_jobs` (arguments checked there)."""
     start, results, pending, running = time.time(), {}, list(jobs), {}
     started = 0
 

@@ -60,7 +60,8 @@ def main(argv=None):
     for key in args.only:
         config = BASELINES[key][1]
         for seed in args.seeds:
-            for suffix, options in [('', [])] + [('_2x', DOUBLED[key])] * args.doubled:
+            variants = [('', [])] + ([('_2x', DOUBLED[key])] if args.doubled else [])
+            for suffix, options in variants:
                 work = osp.join(args.work_dir, f'{key}{suffix}_seed{seed}')
                 jobs.append(Job((key, suffix, seed), f'{key} baseline{suffix}, seed {seed}',
                                 partial(train_and_test, config, work, seed, options,

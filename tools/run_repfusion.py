@@ -137,38 +137,36 @@ def main(argv=None):
         commands.append(f'python tools/train.py {config} --work-dir {work} '
                         f'--cfg-options randomness.seed={seed} {" ".join(options)}'.rstrip())
 
+    students = {}  # label-free pre-training job (kind, config[, regime], seed) -> its export
+
+    def add_pretraining(key, what, work, config, seed, options):
+        students[key] = student_file(work)
+        add(key, what, work, partial(pretrain, config, work, seed, options, args.reuse),
+            config, seed, options)
+
     for seed in args.seeds:
-        # label-free pre-training: (kind, config[, regime], seed) -> exported student file
-        students = {}
         for config in distill_configs if 'repfusion' in args.methods else []:
             name = osp.basename(config).split('_')[2]  # the student's name in the config name
             work = osp.join(args.work_dir, f'distill_{name}_seed{seed}')
-            key = ('distill', config, seed)
-            students[key] = student_file(work)
-            add(key, f'distillation into {name}, seed {seed}', work,
-                partial(pretrain, config, work, seed, args.distill_options, args.reuse),
-                config, seed, args.distill_options)
+            add_pretraining(('distill', config, seed), f'distillation into {name}, seed {seed}',
+                            work, config, seed, args.distill_options)
         for config, regime in ((c, r) for c in policy_configs for r in args.regimes
                                if 'repfusion-policy' in args.methods):
             name = osp.basename(config).split('_')[2]
             work = osp.join(args.work_dir, f'distill-policy_{name}_{regime}_seed{seed}')
-            key = ('distill-policy', config, regime, seed)
-            students[key] = student_file(work)
             options = [f'train_dataloader.dataset.ann_file={reward_labels(regime)}'] \
                 + args.distill_options
-            add(key, f'distillation into {name} with the learned policy (reward: {regime} '
-                f'labels), seed {seed}', work,
-                partial(pretrain, config, work, seed, options, args.reuse), config, seed, options)
+            add_pretraining(('distill-policy', config, regime, seed),
+                            f'distillation into {name} with the learned policy (reward: '
+                            f'{regime} labels), seed {seed}', work, config, seed, options)
         for config in drl_configs:  # empty unless 'drl' is a method
             name = osp.basename(config).split('_')[1]  # the encoder's name in the config name
             work = osp.join(args.work_dir, f'drl_{name}_seed{seed}')
-            key = ('drl', config, seed)
-            students[key] = student_file(work)
-            add(key, f'DRL pre-training of {name}, seed {seed}', work,
-                partial(pretrain, config, work, seed, [], args.reuse), config, seed, [])
+            add_pretraining(('drl', config, seed), f'DRL pre-training of {name}, seed {seed}',
+                            work, config, seed, [])
         for task, regime, method in ((t, r, m) for t in args.tasks for r in args.regimes
                                      for m in args.methods):
-            _, metric, _, configs = TASKS[task]
+            configs = TASKS[task][3]
             options = regime_options(task, regime, iters=2 * PROTOCOL[task][2][regime]
                                      if args.doubled else None)
             pre = None  # the pre-training job whose exported backbone initialises the student
@@ -196,13 +194,13 @@ def main(argv=None):
     done = run_jobs(jobs, args.jobs, name='run_repfusion')
     results, minutes = {}, {}  # (task, regime, method) or (pre-training kind, '') -> lists
     for key, (value, mins) in done.items():
-        if len(key) == 4 and key[0] in TASKS:
-            task, regime, method, _ = key
-            results.setdefault((task, regime, method), []).append(
-                in_points(TASKS[task][1], value[TASKS[task][1]]))
-            minutes.setdefault((task, regime, method), []).append(mins)
-        else:
+        if key in students:  # a pre-training: its kind ('distill', ...) is the key's head
             minutes.setdefault((key[0], ''), []).append(mins)
+            continue
+        task, regime, method, _ = key
+        metric = TASKS[task][1]
+        results.setdefault((task, regime, method), []).append(in_points(metric, value[metric]))
+        minutes.setdefault((task, regime, method), []).append(mins)
 
     rows = []
     for task in args.tasks:

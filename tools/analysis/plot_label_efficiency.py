@@ -30,7 +30,8 @@ from mmdiffrep.utils.plotting import pyplot, save_figure  # noqa: E402
 
 #: labelled share of the training split per regime, in %
 PERCENT = {'1pct': 1, '10pct': 10, 'full': 100}
-RUN = re.compile(r'^(?P<task>[a-z]+)_(?P<regime>[0-9a-z]+)_(?P<method>[a-z0-9-]+)_seed(?P<seed>\d+)$')
+RUN = re.compile(r'^(?P<task>[a-z]+)_(?P<regime>[0-9a-z]+)_(?P<method>[a-z0-9-]+)'
+                 r'_seed(?P<seed>\d+)$')
 
 
 def collect(folders, task):
@@ -49,7 +50,10 @@ def collect(folders, task):
                 skipped.append((run_dir, f'not a protocol regime / method ({regime}, {method})'))
                 continue
             record = osp.join(run_dir, 'run_record.json')
-            options = json.load(open(record))['cfg_options'] if osp.exists(record) else None
+            options = None
+            if osp.exists(record):
+                with open(record) as f:
+                    options = json.load(f)['cfg_options']
             protocol = regime_options(task, regime)
             if options is None or options[:len(protocol)] != protocol:
                 skipped.append((run_dir, 'not the protocol\'s current schedule'))
@@ -96,8 +100,9 @@ def main(argv=None):
         raise SystemExit(f'no {args.task} runs of the protocol under {args.folders} '
                          f'(skipped: {len(skipped)})')
     print('| labels | method | value | seeds |\n|---|---|---|---|')
-    for (regime, method), by_seed in sorted(values.items(),
-                                            key=lambda kv: (PERCENT[kv[0][0]], list(METHODS).index(kv[0][1]))):
+    order = list(METHODS)
+    for (regime, method), by_seed in sorted(
+            values.items(), key=lambda kv: (PERCENT[kv[0][0]], order.index(kv[0][1]))):
         seeds = sorted(by_seed)
         print(f'| {regime} | {METHODS[method]} | {mean_std([by_seed[s] for s in seeds])} '
               f'| {", ".join(map(str, seeds))} |')
