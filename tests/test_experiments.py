@@ -4,6 +4,7 @@ import os
 import os.path as osp
 import sys
 import time
+from functools import partial
 
 import pytest
 from mmengine.config import Config, DictAction
@@ -95,6 +96,73 @@ def test_reuse_returns_results_only_for_the_same_run(tmp_path, monkeypatch):
         experiments.train_and_test('a.py', 'run', 1, ['x=1'], reuse=True)
     with pytest.raises(ValueError, match="'cfg_options'"):
         experiments.train_and_test('a.py', 'run', 0, ['x=2'], reuse=True)
+
+
+def _fake_run(tmp_path, monkeypatch):
+    """A repository in tmp_path: a config with a _base_, a teacher folder it names, a student
+    file passed by option, a data folder; one finished run of it recorded by train()."""
+    import json
+    monkeypatch.setattr(experiments, 'ROOT', str(tmp_path))
+    (tmp_path / 'configs').mkdir()
+    (tmp_path / 'configs' / 'base.py').write_text("lr = 0.1\n")
+    (tmp_path / 'configs' / 'a.py').write_text(
+        "_base_ = ['./base.py']\nteacher = 'ckpt/teacher'\ndata_root = 'data'\n"
+        "model = dict(init=dict(checkpoint=None))\n")
+    (tmp_path / 'ckpt' / 'teacher' / 'unet').mkdir(parents=True)
+    (tmp_path / 'ckpt' / 'teacher' / 'unet' / 'config.json').write_text('{}')
+    (tmp_path / 'ckpt' / 'teacher' / 'unet' / 'model.safetensors').write_bytes(b'w1')
+    (tmp_path / 'student.pth').write_bytes(b's1')
+    (tmp_path / 'data').mkdir()
+    (tmp_path / 'data' / 'img.png').write_bytes(b'x')
+    options = ['model.init.checkpoint=student.pth']
+    monkeypatch.setattr(experiments, 'run', lambda cmd: None)  # no real training
+    experiments.train('configs/a.py', 'run', 0, options)
+    (tmp_path / 'run' / 'test').mkdir()
+    (tmp_path / 'run' / 'test' / 'test_metrics.json').write_text(json.dumps({'acc': 1.0}))
+    return options
+
+
+def test_reuse_checks_the_inputs_a_run_read(tmp_path, monkeypatch):
+    """Regression: --reuse compared only paths and options, so a retrained teacher, a re-run
+    pre-training or an edited config (same paths) silently returned the old results."""
+    options = _fake_run(tmp_path, monkeypatch)
+    reuse = partial(experiments.train_and_test, 'configs/a.py', 'run', 0, options, reuse=True)
+    assert reuse()[0] == {'acc': 1.0}
+    (tmp_path / 'data' / 'img.png').write_bytes(b'y')  # data and non-weight files: not hashed
+    (tmp_path / 'ckpt' / 'teacher' / 'unet' / 'config.json').write_text('{"a": 1}')
+    with pytest.raises(ValueError, match=r'inputs\[ckpt/teacher\]'):  # a model folder's file
+        reuse()
+    (tmp_path / 'ckpt' / 'teacher' / 'unet' / 'config.json').write_text('{}')
+    assert reuse()[0] == {'acc': 1.0}
+    (tmp_path / 'ckpt' / 'teacher' / 'unet' / 'model.safetensors').write_bytes(b'w2')
+    with pytest.raises(ValueError, match=r'inputs\[ckpt/teacher\]'):
+        reuse()
+    (tmp_path / 'ckpt' / 'teacher' / 'unet' / 'model.safetensors').write_bytes(b'w1')
+    (tmp_path / 'student.pth').write_bytes(b's2')  # the weights named by an option
+    with pytest.raises(ValueError, match=r'inputs\[student.pth\]'):
+        reuse()
+    (tmp_path / 'student.pth').write_bytes(b's1')
+    (tmp_path / 'configs' / 'base.py').write_text("lr = 0.2\n")  # an edited _base_
+    with pytest.raises(ValueError, match=r'inputs\[config\]'):
+        reuse()
+    (tmp_path / 'configs' / 'base.py').write_text("lr = 0.1\n")
+    assert reuse()[0] == {'acc': 1.0}
+
+
+def test_reuse_of_a_record_without_inputs_checks_the_command_line(tmp_path, monkeypatch,
+                                                                  capsys):
+    """Runs recorded before inputs were fingerprinted stay reusable, with a note saying so."""
+    import json
+    options = _fake_run(tmp_path, monkeypatch)
+    record = tmp_path / 'run' / 'run_record.json'
+    record.write_text(json.dumps({k: v for k, v in json.loads(record.read_text()).items()
+                                  if k != 'inputs'}))
+    (tmp_path / 'student.pth').write_bytes(b's2')
+    assert experiments.train_and_test('configs/a.py', 'run', 0, options, reuse=True)[0] == {
+        'acc': 1.0}
+    assert 'not checked' in capsys.readouterr().out
+    with pytest.raises(ValueError, match="'seed'"):
+        experiments.train_and_test('configs/a.py', 'run', 1, options, reuse=True)
 
 
 @pytest.mark.parametrize('key', ['cls', 'seg', 'kpt'])

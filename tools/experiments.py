@@ -9,11 +9,14 @@ regime) and identical for every initialisation (scratch or pre-trained); it is v
 the val split during training, the checkpoint with the best val metric is kept, and only that
 checkpoint is scored on the test split.
 """
+import argparse
 import contextlib
 import glob
+import hashlib
 import json
 import os
 import os.path as osp
+import re
 import statistics
 import subprocess
 import sys
@@ -176,8 +179,10 @@ def train(config: str, work_dir: str, seed: int, cfg_options: Sequence[str] = ()
     ``{work_dir}/train_minutes.txt``)."""
     start = time.time()
     os.makedirs(osp.join(ROOT, work_dir), exist_ok=True)
+    record = dict(run_record(config, seed, cfg_options),
+                  inputs=input_fingerprint(config, cfg_options))
     with open(osp.join(ROOT, work_dir, RUN_RECORD), 'w') as f:  # what --reuse checks
-        json.dump(run_record(config, seed, cfg_options), f, indent=1)
+        json.dump(record, f, indent=1)
     run([sys.executable, 'tools/train.py', config, '--work-dir', work_dir, '--overwrite',
          '--cfg-options', f'randomness.seed={seed}', *cfg_options])
     minutes = (time.time() - start) / 60
@@ -193,9 +198,78 @@ def run_record(config: str, seed: int, cfg_options: Sequence[str]) -> dict:
     return dict(config=config, seed=int(seed), cfg_options=list(cfg_options))
 
 
+#: file suffixes of model weights: the inputs whose contents :func:`input_fingerprint` hashes
+WEIGHT_SUFFIXES = ('.pth', '.pt', '.bin', '.safetensors', '.ckpt')
+_MAX_WEIGHT_FILES = 64  # a folder with more files is a dataset or a package, not weights
+
+
+def _sha256(paths: Sequence[str]) -> str:
+    """A short hash of files' names (relative to the repository) and contents."""
+    digest = hashlib.sha256()
+    for path in paths:
+        digest.update(osp.relpath(path, ROOT).encode())
+        with open(path, 'rb') as f:
+            for block in iter(lambda: f.read(1 << 20), b''):
+                digest.update(block)
+    return digest.hexdigest()[:16]
+
+
+def _weight_files(path: str) -> List[str]:
+    """The weight files a config string names: itself, or those in a small folder (a diffusers
+    model folder); none for anything else (data, packages, missing paths)."""
+    if osp.isfile(path):
+        return [path] if path.endswith(WEIGHT_SUFFIXES) else []
+    if not osp.isdir(path):
+        return []
+    files = sorted(osp.join(d, n) for d, _, names in os.walk(path) for n in names)
+    if len(files) > _MAX_WEIGHT_FILES or not any(f.endswith(WEIGHT_SUFFIXES) for f in files):
+        return []
+    return files
+
+
+def input_fingerprint(config: str, cfg_options: Sequence[str]) -> Dict[str, str]:
+    """What a run reads besides its command line, hashed: the merged config (so an edited
+    config or ``_base_`` file shows) and the contents of every weight file or model folder
+    it names (a retrained teacher or a re-run pre-training shows, though the paths stay).
+
+    Example:
+        >>> input_fingerprint('configs/repfusion/repfusion-hint_ddpm-shapes32_vgg11-bn_'
+        ...                   '1xb64-600it_shapes-32x32.py', [])  # doctest: +SKIP
+        {'config': '3f1c...', 'checkpoints/ddpm-shapes32': '9a0b...'}
+    """
+    from mmengine.config import Config, DictAction
+    cfg = Config.fromfile(osp.join(ROOT, config), import_custom_modules=False)
+    if cfg_options:
+        parser = argparse.ArgumentParser()
+        parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+        cfg.merge_from_dict(parser.parse_args(['--cfg-options', *cfg_options]).cfg_options)
+    merged = cfg.to_dict()
+    text = json.dumps(merged, sort_keys=True,  # object reprs without their memory address
+                      default=lambda obj: re.sub(r' at 0x[0-9a-fA-F]+', '', repr(obj)))
+    fingerprint = {'config': hashlib.sha256(text.encode()).hexdigest()[:16]}
+    for value in sorted(set(_strings(merged))):
+        files = _weight_files(osp.join(ROOT, value))
+        if files:
+            fingerprint[value] = _sha256(files)
+    return fingerprint
+
+
+def _strings(tree):
+    if isinstance(tree, dict):
+        for value in tree.values():
+            yield from _strings(value)
+    elif isinstance(tree, (list, tuple)):
+        for value in tree:
+            yield from _strings(value)
+    elif isinstance(tree, str):
+        yield tree
+
+
 def check_reuse(work_dir: str, config: str, seed: int, cfg_options: Sequence[str]) -> None:
     """``--reuse`` returns an earlier run's results only if that run had this config, seed and
-    options; anything else is an error naming the difference."""
+    options and read the same inputs (:func:`input_fingerprint`: config contents, weights);
+    anything else is an error naming the difference. Records made before inputs were
+    fingerprinted are checked on config, seed and options only (with a note)."""
     path = osp.join(ROOT, work_dir, RUN_RECORD)
     if not osp.exists(path):
         raise ValueError(f'--reuse: {work_dir} has results but no {RUN_RECORD} (made before '
@@ -204,6 +278,13 @@ def check_reuse(work_dir: str, config: str, seed: int, cfg_options: Sequence[str
         old = json.load(f)
     new = run_record(config, seed, cfg_options)
     diff = {k: (old.get(k), v) for k, v in new.items() if old.get(k) != v}
+    if not diff and 'inputs' in old:
+        inputs = input_fingerprint(config, cfg_options)
+        diff = {f'inputs[{k}]': (old['inputs'].get(k), v)
+                for k, v in inputs.items() if old['inputs'].get(k) != v}
+    elif not diff:
+        print(f'--reuse: {work_dir} was recorded before inputs were fingerprinted: its config '
+              'contents and weights are not checked', flush=True)
     if diff:
         raise ValueError(f'--reuse: {work_dir} was run with other settings (earlier, now): '
                          f'{diff}; delete it or run without --reuse')

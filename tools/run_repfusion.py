@@ -17,7 +17,8 @@ protocol's schedule for that (task, regime) (``experiments.regime_options``): va
 val split, the best-val checkpoint scored once on the test split. The table (mean ± std over
 seeds) is printed and written to ``{work-dir}/results.md`` with every command in
 ``{work-dir}/commands.txt``. ``--reuse`` returns an earlier run's results only if it had the
-same config, seed and options (``run_record.json``), else it is an error. ``--jobs N`` runs
+same config, seed and options and read the same config contents and weights (teacher,
+exported student; ``run_record.json``), else it is an error. ``--jobs N`` runs
 up to N runs at a time, each fine-tune as soon as the pre-training it loads is done (the
 main job's scratch and probe runs go beside the distillation); their output then goes to
 ``output.log`` in each run's work dir and the terminal shows progress lines.
