@@ -89,20 +89,16 @@ HOOK_CASES = [
 ]
 
 
-@pytest.mark.parametrize('cfg,match', MODEL_CASES,
-                         ids=[f'{c["type"].split(".")[-1]}-{i}' for i, (c, _) in
-                              enumerate(MODEL_CASES)])
-def test_invalid_model_arguments_are_clear_errors(cfg, match):
-    with pytest.raises(ValueError, match=match):
-        MODELS.build(cfg)
+CASES = [(MODELS, cfg, match) for cfg, match in MODEL_CASES] + [
+    (HOOKS, cfg, match) for cfg, match in HOOK_CASES]
 
 
-@pytest.mark.parametrize('cfg,match', HOOK_CASES,
-                         ids=[f'{c["type"].split(".")[-1]}-{i}' for i, (c, _) in
-                              enumerate(HOOK_CASES)])
-def test_invalid_hook_arguments_are_clear_errors(cfg, match):
+@pytest.mark.parametrize('registry,cfg,match', CASES,
+                         ids=[f'{c["type"].split(".")[-1]}-{i}' for i, (_, c, _) in
+                              enumerate(CASES)])
+def test_invalid_arguments_are_clear_errors(registry, cfg, match):
     with pytest.raises(ValueError, match=match):
-        HOOKS.build(cfg)
+        registry.build(cfg)
 
 
 def test_the_checks_accept_the_valid_boundaries():
