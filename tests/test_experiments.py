@@ -373,6 +373,12 @@ def test_run_repfusion_jobs_plan_of_the_main_job(tmp_path, monkeypatch):
         ROOT, str(tmp_path), 'cls_10pct_probe_seed1', 'output.log')
     assert '| 40.50 ± 0.71 | 2 | 2.0 |' in tables['results.md']
     assert len(tables['commands.txt'].splitlines()) == len(jobs) == 8
+    # fine-tunes regime by regime, so an interrupted run leaves whole rows
+    run_repfusion.main(['--jobs', '2', '--seeds', '0', '1', '--regimes', '1pct', '10pct',
+                        '--work-dir', str(tmp_path)])
+    fine_tunes = [job.key for job in plans[-1][0] if job.key[0] == 'cls']
+    assert [key[1] for key in fine_tunes] == ['1pct'] * 6 + ['10pct'] * 6
+    assert [key[3] for key in fine_tunes[:6]] == [0, 0, 0, 1, 1, 1]
     with pytest.raises(SystemExit):
         run_repfusion.main(['--jobs', '0', '--work-dir', str(tmp_path)])
 

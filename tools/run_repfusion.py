@@ -165,32 +165,34 @@ def main(argv=None):
             work = osp.join(args.work_dir, f'drl_{name}_seed{seed}')
             add_pretraining(('drl', config, seed), f'DRL pre-training of {name}, seed {seed}',
                             work, config, seed, [])
-        for task, regime, method in ((t, r, m) for t in args.tasks for r in args.regimes
-                                     for m in args.methods):
-            configs = TASKS[task][3]
-            options = regime_options(task, regime, iters=2 * PROTOCOL[task][2][regime]
-                                     if args.doubled else None)
-            pre = None  # the pre-training job whose exported backbone initialises the student
-            if method == 'repfusion':
-                pre = ('distill', distill[task], seed)
-            elif method == 'repfusion-policy':
-                pre = ('distill-policy', DISTILL_POLICY[task], regime, seed)
-            elif method == 'drl':
-                pre = ('drl', PRETRAIN_DRL[task], seed)
-                # the scratch config it fine-tunes with has no init_cfg to point elsewhere yet
-                options.append('model.backbone.init_cfg.type=Pretrained')
-            if pre is not None:
-                options += [f'model.backbone.init_cfg.checkpoint={students[pre]}',
-                            'model.backbone.init_cfg.prefix=None']
-            work = osp.join(args.work_dir, f'{task}_{regime}_{method}'
-                            f'{"-2x" if args.doubled else ""}_seed{seed}')
-            # a pre-trained student fine-tunes with the scratch config + its weights
-            config = configs['scratch' if method == 'drl' else
-                             'repfusion' if method == 'repfusion-policy' else method]
-            add((task, regime, method, seed), f'{task}, {regime} labels, {METHODS[method]}, '
-                f'seed {seed}', work, partial(train_and_test, config, work, seed, options,
-                                              reuse=args.reuse),
-                config, seed, options, deps=(pre, ) if pre else ())
+    # fine-tunes regime by regime (all seeds of one before the next): an interrupted run
+    # leaves whole table rows, and --reuse continues with the next regime
+    for task, regime, seed, method in ((t, r, s, m) for t in args.tasks for r in args.regimes
+                                       for s in args.seeds for m in args.methods):
+        configs = TASKS[task][3]
+        options = regime_options(task, regime, iters=2 * PROTOCOL[task][2][regime]
+                                 if args.doubled else None)
+        pre = None  # the pre-training job whose exported backbone initialises the student
+        if method == 'repfusion':
+            pre = ('distill', distill[task], seed)
+        elif method == 'repfusion-policy':
+            pre = ('distill-policy', DISTILL_POLICY[task], regime, seed)
+        elif method == 'drl':
+            pre = ('drl', PRETRAIN_DRL[task], seed)
+            # the scratch config it fine-tunes with has no init_cfg to point elsewhere yet
+            options.append('model.backbone.init_cfg.type=Pretrained')
+        if pre is not None:
+            options += [f'model.backbone.init_cfg.checkpoint={students[pre]}',
+                        'model.backbone.init_cfg.prefix=None']
+        work = osp.join(args.work_dir, f'{task}_{regime}_{method}'
+                        f'{"-2x" if args.doubled else ""}_seed{seed}')
+        # a pre-trained student fine-tunes with the scratch config + its weights
+        config = configs['scratch' if method == 'drl' else
+                         'repfusion' if method == 'repfusion-policy' else method]
+        add((task, regime, method, seed), f'{task}, {regime} labels, {METHODS[method]}, '
+            f'seed {seed}', work, partial(train_and_test, config, work, seed, options,
+                                          reuse=args.reuse),
+            config, seed, options, deps=(pre, ) if pre else ())
 
     done = run_jobs(jobs, args.jobs, name='run_repfusion')
     results, minutes = {}, {}  # (task, regime, method) or (pre-training kind, '') -> lists
