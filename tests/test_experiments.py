@@ -165,6 +165,25 @@ def test_reuse_of_a_record_without_inputs_checks_the_command_line(tmp_path, monk
         experiments.train_and_test('configs/a.py', 'run', 1, options, reuse=True)
 
 
+def test_runs_in_parallel_fingerprint_configs_with_package_bases_safely():
+    """Regression: run_jobs' threads loading configs with `mmpose::` bases at the same time
+    raced in pkg_resources (TypeError 'Expected str, Requirement, or Distribution', which
+    stopped a protocol run). A fresh interpreter, where that state is not yet built."""
+    import subprocess
+    code = ("import sys, threading; sys.path.insert(0, 'tools'); import experiments\n"
+            "errors = []\n"
+            "def go():\n"
+            "    try:\n"
+            "        experiments.input_fingerprint(sys.argv[1], [])\n"
+            "    except Exception as e:\n"
+            "        errors.append(repr(e))\n"
+            "threads = [threading.Thread(target=go) for _ in range(4)]\n"
+            "[t.start() for t in threads]; [t.join() for t in threads]\n"
+            "assert not errors, errors\n")
+    for config in (FINETUNE['kpt'], FINETUNE['seg']):
+        subprocess.run([sys.executable, '-c', code, config], cwd=ROOT, check=True)
+
+
 @pytest.mark.parametrize('key', ['cls', 'seg', 'kpt'])
 def test_doubled_baseline_options_double_the_whole_schedule(key):
     """run_baselines --doubled: twice the length AND the LR schedule's length, the same number

@@ -200,6 +200,7 @@ def run_record(config: str, seed: int, cfg_options: Sequence[str]) -> dict:
 
 #: file suffixes of model weights: the inputs whose contents :func:`input_fingerprint` hashes
 WEIGHT_SUFFIXES = ('.pth', '.pt', '.bin', '.safetensors', '.ckpt')
+_CONFIG_LOCK = threading.Lock()  # run_jobs' threads fingerprint their runs at the same time
 _MAX_WEIGHT_FILES = 64  # a folder with more files is a dataset or a package, not weights
 
 
@@ -238,7 +239,8 @@ def input_fingerprint(config: str, cfg_options: Sequence[str]) -> Dict[str, str]
         {'config': '3f1c...', 'checkpoints/ddpm-shapes32': '9a0b...'}
     """
     from mmengine.config import Config, DictAction
-    cfg = Config.fromfile(osp.join(ROOT, config), import_custom_modules=False)
+    with _CONFIG_LOCK:  # mmengine resolves `pkg::` bases with pkg_resources, not thread-safe
+        cfg = Config.fromfile(osp.join(ROOT, config), import_custom_modules=False)
     if cfg_options:
         parser = argparse.ArgumentParser()
         parser.add_argument('--cfg-options', nargs='+', action=DictAction)
