@@ -141,6 +141,9 @@ def test_reuse_checks_the_inputs_a_run_read(tmp_path, monkeypatch):
     (tmp_path / 'student.pth').write_bytes(b's2')  # the weights named by an option
     with pytest.raises(ValueError, match=r'inputs\[student.pth\]'):
         reuse()
+    (tmp_path / 'student.pth').unlink()  # gone: no longer found, still a difference
+    with pytest.raises(ValueError, match=r"inputs\[student.pth\]': \('[0-9a-f]+', None\)"):
+        reuse()
     (tmp_path / 'student.pth').write_bytes(b's1')
     (tmp_path / 'configs' / 'base.py').write_text("lr = 0.2\n")  # an edited _base_
     with pytest.raises(ValueError, match=r'inputs\[config\]'):

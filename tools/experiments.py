@@ -281,9 +281,10 @@ def check_reuse(work_dir: str, config: str, seed: int, cfg_options: Sequence[str
     new = run_record(config, seed, cfg_options)
     diff = {k: (old.get(k), v) for k, v in new.items() if old.get(k) != v}
     if not diff and 'inputs' in old:
-        inputs = input_fingerprint(config, cfg_options)
-        diff = {f'inputs[{k}]': (old['inputs'].get(k), v)
-                for k, v in inputs.items() if old['inputs'].get(k) != v}
+        inputs = input_fingerprint(config, cfg_options)  # a vanished input is a change too
+        diff = {f'inputs[{k}]': (old['inputs'].get(k), inputs.get(k))
+                for k in sorted(set(inputs) | set(old['inputs']))
+                if old['inputs'].get(k) != inputs.get(k)}
     elif not diff:
         print(f'--reuse: {work_dir} was recorded before inputs were fingerprinted: its config '
               'contents and weights are not checked', flush=True)
