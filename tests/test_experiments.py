@@ -64,6 +64,22 @@ def test_regime_options_reject_unknown_names():
         regime_options('det', 'full')
 
 
+def test_regime_sizes_count_the_images_of_each_labelled_list(tmp_path):
+    from mmdiffrep.datasets.shapes import generate_shapes
+    root = str(tmp_path / 'shapes32')
+    generate_shapes(root, size=32, num_train=120, num_val=6, num_test=6,
+                    labelled_fractions=(0.01, 0.1), seed=0, contact_sheet=False)
+
+    def lines(name):
+        with open(osp.join(root, 'annotations', f'cls_{name}.txt')) as f:
+            return sum(1 for line in f if line.strip())
+
+    sizes = experiments.regime_sizes(root)  # an absolute root is taken as it is
+    assert sizes == {'1pct': lines('train_1pct'), '10pct': lines('train_10pct'),
+                     'full': lines('train')}
+    assert sizes['full'] == 120 and sizes['1pct'] < sizes['10pct'] < 120
+
+
 def test_best_checkpoint_prefers_the_val_selected_file(tmp_path, monkeypatch):
     monkeypatch.setattr(experiments, 'ROOT', str(tmp_path))
     work = tmp_path / 'run'
@@ -382,6 +398,9 @@ def test_run_repfusion_jobs_plan_of_the_main_job(tmp_path, monkeypatch):
     tables = {}
     monkeypatch.setattr(run_repfusion, 'write_table',
                         lambda work, name, text: tables.__setitem__(name, text))
+    # the data is not generated here (make test does not need it): its subset sizes
+    monkeypatch.setattr(run_repfusion, 'regime_sizes',
+                        lambda: {'1pct': 18, '10pct': 200, 'full': 2000})
     run_repfusion.main(['--jobs', '2', '--seeds', '0', '1', '--work-dir', str(tmp_path)])
     (jobs, workers), = plans
     assert workers == 2
@@ -395,6 +414,7 @@ def test_run_repfusion_jobs_plan_of_the_main_job(tmp_path, monkeypatch):
         ROOT, str(tmp_path), 'cls_10pct_probe_seed1', 'output.log')
     assert '| 40.50 ± 0.71 | 2 | 2.0 |' in tables['results.md']
     assert len(tables['commands.txt'].splitlines()) == len(jobs) == 8
+    assert 'Labels: 1pct = 18, 10pct = 200, full = 2000 images.' in tables['results.md']
     # fine-tunes regime by regime, so an interrupted run leaves whole rows
     run_repfusion.main(['--jobs', '2', '--seeds', '0', '1', '--regimes', '1pct', '10pct',
                         '--work-dir', str(tmp_path)])

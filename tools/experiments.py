@@ -315,6 +315,16 @@ PROTOCOL = {
 }
 
 
+def regime_sizes(data_root: str = 'data/shapes32') -> Dict[str, int]:
+    """Labelled training images per regime, as the generator wrote them (``meta.json``):
+    ``{'1pct': 18, '10pct': 200, 'full': 2000}`` on the default data (the subsets are
+    class-stratified, rounded per class: 3 of ~333 images per class at 1 %)."""
+    with open(osp.join(ROOT, data_root, 'meta.json')) as f:
+        meta = json.load(f)
+    return {regime: meta['labelled_subsets'][f'train{suffix}'] if suffix
+            else meta['splits']['train'] for regime, suffix in REGIMES.items()}
+
+
 def regime_options(task: str, regime: str, iters: int = None, evals: int = 5) -> List[str]:
     """``--cfg-options`` that put an iteration-based fine-tuning config of ``task`` into the
     protocol's ``regime``: its labelled subset, its schedule (``iters``, default the

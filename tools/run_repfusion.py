@@ -33,7 +33,8 @@ from functools import partial
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 from experiments import (PROTOCOL, REGIMES, ROOT, Job, check_reuse, in_points,  # noqa: E402
                          last_checkpoint, markdown_table, mean_std, recorded_minutes,
-                         regime_options, run, run_jobs, train, train_and_test, write_table)
+                         regime_options, regime_sizes, run, run_jobs, train, train_and_test,
+                         write_table)
 
 #: per task: the distillation config of its student (run once per seed and student)
 DISTILL = {
@@ -223,7 +224,8 @@ def main(argv=None):
     if ('distill', '') in minutes:
         table += (f'\n\nDistillation: {", ".join(f"`{osp.basename(c)}`" for c in distill_configs)}, '
                   f'{statistics.mean(minutes[("distill", "")]):.1f} min per seed, no labels. '
-                  f'Labels: 1pct = 20, 10pct = 200, full = 2000 images.')
+                  'Labels: ' + ', '.join(f'{r} = {n}' for r, n in regime_sizes().items())
+                  + ' images.')
     if ('distill-policy', '') in minutes:
         table += (f'\n\nLearned-policy distillation: '
                   f'{", ".join(f"`{osp.basename(c)}`" for c in policy_configs)}, one per seed '
