@@ -17,11 +17,11 @@ ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 FINETUNE = {
     'cls': 'configs/repfusion/cls_vgg11-bn_1xb64-600it_shapes10pct-32x32.py',
     'seg': 'configs/repfusion/semfpn_resnet18-cifar_1xb32-500it_shapes10pct-32x32.py',
-    'kpt': 'configs/repfusion/td-hm_resnet18-cifar_1xb64-400it_shapes10pct-32x32.py',
+    'kpt': 'configs/repfusion/td-hm_resnet18-cifar_1xb64-800it_shapes10pct-32x32.py',
 }
 PROBES = ['configs/diffusion_unet/linear-probe_diffusion-unet_1xb64-600it_shapes10pct-32x32.py',
           'configs/diffusion_unet/semfpn_diffusion-unet_1xb32-500it_shapes10pct-32x32.py',
-          'configs/diffusion_unet/td-hm_diffusion-unet_1xb64-400it_shapes10pct-32x32.py']
+          'configs/diffusion_unet/td-hm_diffusion-unet_1xb64-800it_shapes10pct-32x32.py']
 
 
 def apply(config, options):
@@ -278,32 +278,62 @@ def test_drl_method_pretrains_the_student_and_fine_tunes_it_from_scratch_config(
     assert drl[2][len(scratch[2]):] == ['model.backbone.init_cfg.type=Pretrained',
                                         f'model.backbone.init_cfg.checkpoint={encoder}',
                                         'model.backbone.init_cfg.prefix=None']
+    # a task whose student has no DRL config is refused before anything runs
+    monkeypatch.setattr(run_repfusion, 'PRETRAIN_DRL', {'cls': run_repfusion.PRETRAIN_DRL['cls']})
+    trained.clear()
     with pytest.raises(SystemExit):
         run_repfusion.main(['--methods', 'drl', '--tasks', 'seg', '--work-dir', str(tmp_path)])
+    assert trained == []
 
 
-def test_drl_encoder_export_loads_into_the_scratch_student(tmp_path):
-    """The options the runner adds put an exported DRL encoder's weights into the scratch
-    classification config's backbone, exactly."""
+def test_drl_pretrains_one_encoder_per_seed_for_seg_and_kpt(tmp_path, monkeypatch):
+    """seg and kpt share their student (the CIFAR ResNet-18), so one DRL pre-training per
+    seed initialises both fine-tunes."""
+    import run_repfusion
+    trained, tested = [], []
+    monkeypatch.setattr(run_repfusion, 'train',
+                        lambda config, work, seed, options: trained.append(config) or 1.0)
+    monkeypatch.setattr(run_repfusion, 'run', lambda cmd: None)
+    monkeypatch.setattr(run_repfusion, 'last_checkpoint', lambda work: work + '/iter_600.pth')
+    monkeypatch.setattr(run_repfusion, 'regime_sizes', lambda: {'10pct': 200})
+    monkeypatch.setattr(run_repfusion, 'write_table', lambda *a: None)
+    monkeypatch.setattr(run_repfusion, 'train_and_test', lambda c, w, s, o, reuse=False: (
+        tested.append((c, o)) or ({'mIoU': 20.0, 'coco/AP': 0.3}, 1.0)))
+    run_repfusion.main(['--tasks', 'seg', 'kpt', '--methods', 'drl', '--seeds', '0',
+                        '--work-dir', str(tmp_path)])
+    assert trained == [run_repfusion.PRETRAIN_DRL['seg']] == [run_repfusion.PRETRAIN_DRL['kpt']]
+    assert [c for c, _ in tested] == [run_repfusion.TASKS[t][3]['scratch'] for t in ('seg', 'kpt')]
+    encoder = osp.join(str(tmp_path), 'drl_resnet18-cifar-w32_seed0', 'student.pth')
+    assert all(f'model.backbone.init_cfg.checkpoint={encoder}' in o for _, o in tested)
+
+
+@pytest.mark.parametrize('task,scope', [('cls', 'mmpretrain'), ('seg', 'mmseg'),
+                                        ('kpt', 'mmpose')])
+def test_drl_encoder_export_loads_into_the_scratch_student(tmp_path, task, scope):
+    """The options the runner adds put an exported DRL encoder's weights into the task's
+    scratch config's backbone, every tensor and no key left over."""
     import torch
 
     import mmdiffrep  # noqa: F401
-    from mmengine.registry import MODELS, DefaultScope
+    from mmdiffrep.registry import MODELS
+    from mmengine.registry import DefaultScope
     import run_repfusion
-    drl_cfg = Config.fromfile(osp.join(ROOT, run_repfusion.PRETRAIN_DRL['cls']))
+    drl_cfg = Config.fromfile(osp.join(ROOT, run_repfusion.PRETRAIN_DRL[task]))
     with DefaultScope.overwrite_default_scope('mmdiffrep'):
         drl = MODELS.build(drl_cfg.model)
     encoder_file = str(tmp_path / 'encoder.pth')
     torch.save(dict(state_dict=drl.encoder.state_dict()), encoder_file)
-    cfg = apply(run_repfusion.TASKS['cls'][3]['scratch'],
+    cfg = apply(run_repfusion.TASKS[task][3]['scratch'],
                 ['model.backbone.init_cfg.type=Pretrained',
                  f'model.backbone.init_cfg.checkpoint={encoder_file}',
                  'model.backbone.init_cfg.prefix=None'])
-    with DefaultScope.overwrite_default_scope('mmpretrain'):
-        classifier = MODELS.build(cfg.model)
-    classifier.init_weights()
-    for name, value in drl.encoder.state_dict().items():
-        assert torch.equal(classifier.backbone.state_dict()[name], value), name
+    with DefaultScope.overwrite_default_scope(scope):
+        backbone = MODELS.build(cfg.model.backbone)
+    backbone.init_weights()
+    loaded, expected = backbone.state_dict(), drl.encoder.state_dict()
+    assert set(loaded) == set(expected)
+    for name, value in expected.items():
+        assert torch.equal(loaded[name], value), name
 
 
 def test_run_jobs_runs_independent_jobs_together_and_waits_for_dependencies():

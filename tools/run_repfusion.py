@@ -51,6 +51,8 @@ DISTILL_POLICY = {
 #: per task: the DRL pre-training config whose encoder is that task's student (method ``drl``)
 PRETRAIN_DRL = {
     'cls': 'configs/drl/drl_vgg11-bn_1xb64-600it_shapes-32x32.py',
+    'seg': 'configs/drl/drl_resnet18-cifar-w32_1xb64-600it_shapes-32x32.py',
+    'kpt': 'configs/drl/drl_resnet18-cifar-w32_1xb64-600it_shapes-32x32.py',
 }
 TASKS = {  # toolbox, metric key, label, {method: config}
     'cls': ('mmpretrain', 'accuracy/top1', 'top-1 (%)', dict(
@@ -62,9 +64,9 @@ TASKS = {  # toolbox, metric key, label, {method: config}
         repfusion='configs/repfusion/semfpn_resnet18-cifar-repfusion_1xb32-500it_shapes10pct-32x32.py',
         probe='configs/diffusion_unet/semfpn_diffusion-unet_1xb32-500it_shapes10pct-32x32.py')),
     'kpt': ('mmpose', 'coco/AP', 'AP', dict(
-        scratch='configs/repfusion/td-hm_resnet18-cifar_1xb64-400it_shapes10pct-32x32.py',
-        repfusion='configs/repfusion/td-hm_resnet18-cifar-repfusion_1xb64-400it_shapes10pct-32x32.py',
-        probe='configs/diffusion_unet/td-hm_diffusion-unet_1xb64-400it_shapes10pct-32x32.py')),
+        scratch='configs/repfusion/td-hm_resnet18-cifar_1xb64-800it_shapes10pct-32x32.py',
+        repfusion='configs/repfusion/td-hm_resnet18-cifar-repfusion_1xb64-800it_shapes10pct-32x32.py',
+        probe='configs/diffusion_unet/td-hm_diffusion-unet_1xb64-800it_shapes10pct-32x32.py')),
 }
 METHODS = {'scratch': 'student from scratch', 'repfusion': 'student, RepFusion init',
            'repfusion-policy': 'student, RepFusion init (learned t policy)',

@@ -1,5 +1,5 @@
 # Few-label keypoints from a RepFusion-distilled student (prefix 'student.').
-_base_ = ['./td-hm_resnet18-cifar_1xb64-400it_shapes10pct-32x32.py']
+_base_ = ['./td-hm_resnet18-cifar_1xb64-800it_shapes10pct-32x32.py']
 model = dict(
     backbone=dict(init_cfg=dict(
         type='Pretrained',

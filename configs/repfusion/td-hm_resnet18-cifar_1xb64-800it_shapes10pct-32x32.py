@@ -6,11 +6,11 @@ train_dataloader = dict(
     dataset=dict(ann_file='annotations/kpt_train_10pct.json'))
 param_scheduler = [
     dict(type='LinearLR', begin=0, end=40, start_factor=0.1, by_epoch=False),
-    dict(type='CosineAnnealingLR', by_epoch=False, begin=40, end=400, eta_min=1e-5),
+    dict(type='CosineAnnealingLR', by_epoch=False, begin=40, end=800, eta_min=1e-5),
 ]
-train_cfg = dict(_delete_=True, type='IterBasedTrainLoop', max_iters=400, val_interval=400)
+train_cfg = dict(_delete_=True, type='IterBasedTrainLoop', max_iters=800, val_interval=800)
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=20),
-    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=400, max_keep_ckpts=1,
+    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=800, max_keep_ckpts=1,
                     save_best=None))
 log_processor = dict(by_epoch=False)
