@@ -16,11 +16,11 @@ from experiments import PROTOCOL, REGIMES, best_checkpoint, regime_options  # no
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 FINETUNE = {
     'cls': 'configs/repfusion/cls_vgg11-bn_1xb64-600it_shapes10pct-32x32.py',
-    'seg': 'configs/repfusion/semfpn_resnet18-cifar_1xb32-500it_shapes10pct-32x32.py',
+    'seg': 'configs/repfusion/semfpn_resnet18-cifar_1xb32-1000it_shapes10pct-32x32.py',
     'kpt': 'configs/repfusion/td-hm_resnet18-cifar_1xb64-800it_shapes10pct-32x32.py',
 }
 PROBES = ['configs/diffusion_unet/linear-probe_diffusion-unet_1xb64-600it_shapes10pct-32x32.py',
-          'configs/diffusion_unet/semfpn_diffusion-unet_1xb32-500it_shapes10pct-32x32.py',
+          'configs/diffusion_unet/semfpn_diffusion-unet_1xb32-1000it_shapes10pct-32x32.py',
           'configs/diffusion_unet/td-hm_diffusion-unet_1xb64-800it_shapes10pct-32x32.py']
 
 

@@ -402,7 +402,7 @@ def test_student_loads_into_each_toolbox(teacher_dir, tmp_path, toolbox, repo_ro
     torch.save(dict(state_dict=model.state_dict(), meta=dict()), ckpt)
     config = {
         'mmpretrain': 'configs/repfusion/cls_resnet18-cifar-repfusion_1xb64-300it_shapes10pct-32x32.py',
-        'mmseg': 'configs/repfusion/semfpn_resnet18-cifar-repfusion_1xb32-500it_shapes10pct-32x32.py',
+        'mmseg': 'configs/repfusion/semfpn_resnet18-cifar-repfusion_1xb32-1000it_shapes10pct-32x32.py',
         'mmpose': 'configs/repfusion/td-hm_resnet18-cifar-repfusion_1xb64-800it_shapes10pct-32x32.py',
     }[toolbox]
     cfg = Config.fromfile(osp.join(repo_root, config))
@@ -687,7 +687,7 @@ def test_celebamask_student_fits_bisenet_context_path(repo_root, tmp_path):
 
 
 @pytest.mark.parametrize('config', [
-    'configs/repfusion/semfpn_resnet18-cifar_1xb32-500it_shapes10pct-32x32.py',
+    'configs/repfusion/semfpn_resnet18-cifar_1xb32-1000it_shapes10pct-32x32.py',
     'configs/repfusion/td-hm_resnet18-cifar_1xb64-800it_shapes10pct-32x32.py',
 ], ids=['mmseg', 'mmpose'])
 def test_one_stage_wraps_seg_and_pose_models(teacher_dir, repo_root, shapes_root, config):

@@ -60,9 +60,9 @@ TASKS = {  # toolbox, metric key, label, {method: config}
         repfusion='configs/repfusion/cls_vgg11-bn-repfusion_1xb64-600it_shapes10pct-32x32.py',
         probe='configs/diffusion_unet/linear-probe_diffusion-unet_1xb64-600it_shapes10pct-32x32.py')),
     'seg': ('mmseg', 'mIoU', 'mIoU (%)', dict(
-        scratch='configs/repfusion/semfpn_resnet18-cifar_1xb32-500it_shapes10pct-32x32.py',
-        repfusion='configs/repfusion/semfpn_resnet18-cifar-repfusion_1xb32-500it_shapes10pct-32x32.py',
-        probe='configs/diffusion_unet/semfpn_diffusion-unet_1xb32-500it_shapes10pct-32x32.py')),
+        scratch='configs/repfusion/semfpn_resnet18-cifar_1xb32-1000it_shapes10pct-32x32.py',
+        repfusion='configs/repfusion/semfpn_resnet18-cifar-repfusion_1xb32-1000it_shapes10pct-32x32.py',
+        probe='configs/diffusion_unet/semfpn_diffusion-unet_1xb32-1000it_shapes10pct-32x32.py')),
     'kpt': ('mmpose', 'coco/AP', 'AP', dict(
         scratch='configs/repfusion/td-hm_resnet18-cifar_1xb64-800it_shapes10pct-32x32.py',
         repfusion='configs/repfusion/td-hm_resnet18-cifar-repfusion_1xb64-800it_shapes10pct-32x32.py',

@@ -1,5 +1,5 @@
 # Few-label segmentation from a RepFusion-distilled student (prefix 'student.').
-_base_ = ['./semfpn_resnet18-cifar_1xb32-500it_shapes10pct-32x32.py']
+_base_ = ['./semfpn_resnet18-cifar_1xb32-1000it_shapes10pct-32x32.py']
 model = dict(
     backbone=dict(init_cfg=dict(
         type='Pretrained',
