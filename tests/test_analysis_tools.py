@@ -3,6 +3,7 @@ import csv
 import math
 import os
 import os.path as osp
+import statistics
 import sys
 
 import numpy as np
@@ -252,10 +253,42 @@ def test_label_efficiency_plot_reads_only_protocol_runs_once(tmp_path):
     (tmp_path / 'b').mkdir()
     os.symlink(tmp_path / 'a' / 'cls_full_scratch_seed0', tmp_path / 'b' / 'cls_full_scratch_seed0')
     out = tmp_path / 'curve.png'
-    values = tool.main([str(tmp_path / 'a'), str(tmp_path / 'b'), '--out', str(out)])
-    assert values == {('full', 'scratch'): {0: 96.0, 1: 97.0, 2: 98.5},
-                      ('1pct', 'repfusion'): {0: 20.0}}
+    stats = tool.main([str(tmp_path / 'a'), str(tmp_path / 'b'), '--out', str(out)])
+    assert {k: v[:3] for k, v in stats.items()} == {
+        ('full', 'scratch'): (statistics.mean([96.0, 97.0, 98.5]),
+                              statistics.stdev([96.0, 97.0, 98.5]), 3),
+        ('1pct', 'repfusion'): (20.0, 0.0, 1)}
     assert out.stat().st_size > 10000  # a PNG with the curves
     _, skipped = tool.collect([str(tmp_path / 'a')], 'cls')
     assert sorted(osp.basename(d) for d, _ in skipped) == ['cls_full_repfusion_seed0',
                                                             'cls_full_scratch-2x_seed0']
+
+
+def test_label_efficiency_plot_reads_runner_tables(tmp_path):
+    """Rows of a runner's results table are plotted with their own mean ± std; a doubled
+    table, a row given twice and an unknown method are errors, not silently mixed."""
+    sys.path.insert(0, osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), 'tools'))
+    import plot_label_efficiency as tool
+    header = ('| task | toolbox | labels | backbone | test metric (best-val checkpoint) | value '
+              '| seeds | train min |\n|---|---|---|---|---|---|---|---|\n')
+    table = tmp_path / 'results.md'
+    table.write_text(header + '| seg | mmseg | 1pct | student from scratch | mIoU (%) | '
+                     '15.00 ± 0.32 | 3 | 3.9 |\n| kpt | mmpose | 1pct | student from scratch '
+                     '| AP x 100 | 0.87 ± 0.16 | 3 | 4.0 |\n| seg | mmseg | full | frozen '
+                     'DiffusionUNet (teacher) + head | mIoU (%) | 40.50 | 1 | 9.0 |\n\nnotes\n')
+    out = tmp_path / 'seg.png'
+    stats = tool.main(['--task', 'seg', '--tables', str(table), '--out', str(out)])
+    assert {k: v[:3] for k, v in stats.items()} == {('1pct', 'scratch'): (15.0, 0.32, 3),
+                                                    ('full', 'probe'): (40.5, 0.0, 1)}
+    assert out.stat().st_size > 10000
+    doubled = tmp_path / 'doubled.md'
+    doubled.write_text(table.read_text() + "\nFine-tuning schedule: twice the protocol's (seg"
+                       ' 1pct: 600 iterations), the convergence check.\n')
+    with pytest.raises(ValueError, match='--doubled'):
+        tool.read_tables([str(doubled)], 'seg')
+    with pytest.raises(ValueError, match='given by both'):
+        tool.read_tables([str(table), str(table)], 'seg')
+    bad = tmp_path / 'bad.md'
+    bad.write_text(header + '| seg | mmseg | 1pct | student, MAE init | mIoU (%) | 1.0 | 1 | 1 |')
+    with pytest.raises(ValueError, match="MAE init"):
+        tool.read_tables([str(bad)], 'seg')

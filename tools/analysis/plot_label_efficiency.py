@@ -1,15 +1,21 @@
 """The label-efficiency curve: test metric against the labelled fraction, one line per method
-(mean ± std over seeds), from the run folders ``tools/run_repfusion.py`` leaves.
+(mean ± std over seeds), from the run folders ``tools/run_repfusion.py`` leaves or from the
+tables it wrote (``results.md``, kept under ``docs/results/``).
 
     python tools/analysis/plot_label_efficiency.py work_dirs/protocol_cls \
         work_dirs/protocol_cls_policy work_dirs/protocol_cls_drl --task cls \
         --out docs/label_efficiency_cls.png
+    python tools/analysis/plot_label_efficiency.py --task seg \
+        --tables docs/results/protocol_seg_1pct.md docs/results/protocol_seg_10pct.md \
+        --out docs/label_efficiency_seg.png
 
 Every ``{task}_{regime}_{method}_seed{n}/test/test_metrics.json`` under the given folders is
 read once (folders reached through symlinks count once). A run counts only if its
 ``run_record.json`` carries the protocol's current options for its (task, regime)
 (``experiments.regime_options``): runs of an older schedule or of ``--doubled`` are listed as
-skipped, not mixed in. Prints the table it plots.
+skipped, not mixed in. A table row gives its mean ± std directly (runs whose folders are gone
+still count); a (regime, method) given twice, by two tables or by a table and runs, is an
+error. Prints the table it plots.
 """
 import argparse
 import glob
@@ -22,7 +28,7 @@ import sys
 HERE = osp.dirname(osp.abspath(__file__))
 sys.path.insert(0, osp.dirname(osp.dirname(HERE)))
 sys.path.insert(0, osp.dirname(HERE))
-from experiments import REGIMES, in_points, mean_std, regime_options  # noqa: E402
+from experiments import REGIMES, in_points, regime_options  # noqa: E402
 from run_repfusion import METHODS, TASKS  # noqa: E402
 
 from mmdiffrep.datasets.shapes import CLASSES  # noqa: E402
@@ -64,15 +70,63 @@ def collect(folders, task):
     return values, skipped
 
 
-def plot(values, task, out):
+def summarise(values, source):
+    """Per-seed run values -> ``{(regime, method): (mean, std, seeds, source)}``."""
+    return {key: (statistics.mean(v), statistics.stdev(v) if len(v) > 1 else 0.0, len(v),
+                  source) for key, v in ((k, list(by_seed.values()))
+                                         for k, by_seed in values.items())}
+
+
+VALUE = re.compile(r'^(?P<mean>-?\d+(?:\.\d+)?)(?: ± (?P<std>\d+(?:\.\d+)?))?$')
+
+
+#: what tools/run_repfusion.py writes under a ``--doubled`` table
+DOUBLED = "twice the protocol's"
+
+
+def read_tables(paths, task):
+    """``{(regime, method): (mean, std, seeds, path)}`` from the rows of ``task`` in tables
+    that ``tools/run_repfusion.py`` wrote (columns task | toolbox | labels | backbone |
+    metric | value | seeds | ...). A ``--doubled`` table, unknown regimes or methods, or a row
+    given twice raise."""
+    methods = {label: name for name, label in METHODS.items()}
+    stats = {}
+    for path in paths:
+        with open(path) as f:
+            text = f.read()
+        if DOUBLED in text:
+            raise ValueError(f'{path}: a --doubled table (the convergence check), not the '
+                             'protocol\'s schedule')
+        rows = [[c.strip() for c in line.strip().strip('|').split('|')]
+                for line in text.splitlines() if line.startswith('|')]
+        if not rows or rows[0][:4] != ['task', 'toolbox', 'labels', 'backbone']:
+            raise ValueError(f'{path}: not a results table of tools/run_repfusion.py (its first '
+                             'columns must be task | toolbox | labels | backbone)')
+        for row in rows[2:]:
+            if row[0] != task:
+                continue
+            regime, label, value, seeds = row[2], row[3], row[5], row[6]
+            if regime not in REGIMES or label not in methods:
+                raise ValueError(f'{path}: row {row[:4]}: regime must be one of '
+                                 f'{list(REGIMES)} and backbone one of {list(methods)}')
+            match = VALUE.match(value)
+            if not match:
+                raise ValueError(f'{path}: row {row[:4]}: value {value!r} is not "mean ± std"')
+            key = (regime, methods[label])
+            if key in stats:
+                raise ValueError(f'{key} is given by both {stats[key][3]} and {path}')
+            stats[key] = (float(match['mean']), float(match['std'] or 0.0), int(seeds), path)
+    return stats
+
+
+def plot(stats, task, out):
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(6, 4))
-    methods = [m for m in METHODS if any(m == key[1] for key in values)]
+    methods = [m for m in METHODS if any(m == key[1] for key in stats)]
     for i, method in enumerate(methods):
-        regimes = [r for r in PERCENT if (r, method) in values]
-        runs = [list(values[(r, method)].values()) for r in regimes]
-        means = [statistics.mean(v) for v in runs]
-        stds = [statistics.stdev(v) if len(v) > 1 else 0.0 for v in runs]
+        regimes = [r for r in PERCENT if (r, method) in stats]
+        means = [stats[(r, method)][0] for r in regimes]
+        stds = [stats[(r, method)][1] for r in regimes]
         # a small horizontal offset per method keeps overlapping error bars readable
         xs = [PERCENT[r] * 1.04 ** (i - (len(methods) - 1) / 2) for r in regimes]
         ax.errorbar(xs, means, yerr=stds, marker='o', capsize=3, label=METHODS[method])
@@ -91,27 +145,36 @@ def plot(values, task, out):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('folders', nargs='+', help='work dirs of tools/run_repfusion.py')
+    parser.add_argument('folders', nargs='*', help='work dirs of tools/run_repfusion.py')
+    parser.add_argument('--tables', nargs='+', default=[],
+                        help='results tables tools/run_repfusion.py wrote (results.md)')
     parser.add_argument('--task', choices=list(TASKS), default='cls')
     parser.add_argument('--out', default=None, help='PNG (default: the first folder)')
     args = parser.parse_args(argv)
+    if not args.folders and not args.tables:
+        parser.error('give run folders, --tables, or both')
     values, skipped = collect(args.folders, args.task)
-    if not values:
-        raise SystemExit(f'no {args.task} runs of the protocol under {args.folders} '
-                         f'(skipped: {len(skipped)})')
-    print('| labels | method | value | seeds |\n|---|---|---|---|')
+    stats = read_tables(args.tables, args.task)
+    for key, run_stats in summarise(values, 'runs').items():
+        if key in stats:
+            raise ValueError(f'{key} is given by both {stats[key][3]} and runs under '
+                             f'{args.folders}: pass one of them')
+        stats[key] = run_stats
+    if not stats:
+        raise SystemExit(f'no {args.task} results of the protocol under {args.folders} '
+                         f'{args.tables} (skipped runs: {len(skipped)})')
+    print('| labels | method | value | seeds | from |\n|---|---|---|---|---|')
     order = list(METHODS)
-    for (regime, method), by_seed in sorted(
-            values.items(), key=lambda kv: (PERCENT[kv[0][0]], order.index(kv[0][1]))):
-        seeds = sorted(by_seed)
-        print(f'| {regime} | {METHODS[method]} | {mean_std([by_seed[s] for s in seeds])} '
-              f'| {", ".join(map(str, seeds))} |')
+    for (regime, method), (mean, std, n, source) in sorted(
+            stats.items(), key=lambda kv: (PERCENT[kv[0][0]], order.index(kv[0][1]))):
+        value = f'{mean:.2f} ± {std:.2f}' if n > 1 else f'{mean:.2f}'
+        print(f'| {regime} | {METHODS[method]} | {value} | {n} | {source} |')
     for run_dir, why in skipped:
         print(f'skipped {run_dir}: {why}')
-    out = plot(values, args.task,
-               args.out or osp.join(args.folders[0], f'label_efficiency_{args.task}.png'))
+    out = plot(stats, args.task, args.out or osp.join(
+        args.folders[0] if args.folders else '.', f'label_efficiency_{args.task}.png'))
     print(f'written: {out}')
-    return values
+    return stats
 
 
 if __name__ == '__main__':
