@@ -136,7 +136,7 @@ def plot(stats, task, out):
     ax.set_xticks(list(PERCENT.values()))
     ax.set_xticklabels([f'{p} %' for p in PERCENT.values()])
     ax.set_xlabel('labelled training images')
-    ax.set_ylabel(f'test {TASKS[task][2]} (best-val checkpoint)')
+    ax.set_ylabel(f"test {TASKS[task][2].replace('AP', 'AP x 100')} (best-val checkpoint)")
     ax.set_title(f'Shapes {task}: label efficiency (mean ± std over seeds)')
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7)
