@@ -309,7 +309,8 @@ REGIMES = {'1pct': '_1pct', '10pct': '_10pct', 'full': ''}
 #: 1000; all labels 1000 -> 2000 -> 4000 gained 7.2 then 2.9 (seed 0, not converged), so its
 #: budget is 4000 (its own check not run). kpt: 1 % 300 -> 600 gained 0.2 AP (converged); 10 %
 #: 400 -> 800 gained 2.2 AP (seed 0), so its budget is 800 (800 -> 1600: +1.0, borderline); all
-#: labels 1000 -> 2000 moved scratch -1.1 AP (converged; the frozen-teacher probe +4.2, not).
+#: labels 1000 -> 2000 moved scratch -1.1 AP (converged; the frozen-teacher probe +3.7 over 3
+#: seeds, not).
 #: README, "label-efficiency protocol".
 PROTOCOL = {
     'cls': ('annotations/cls_train{}.txt', 'accuracy/top1',
