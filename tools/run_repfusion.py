@@ -63,7 +63,7 @@ TASKS = {  # toolbox, metric key, label, {method: config}
         scratch='configs/repfusion/semfpn_resnet18-cifar_1xb32-1000it_shapes10pct-32x32.py',
         repfusion='configs/repfusion/semfpn_resnet18-cifar-repfusion_1xb32-1000it_shapes10pct-32x32.py',
         probe='configs/diffusion_unet/semfpn_diffusion-unet_1xb32-1000it_shapes10pct-32x32.py')),
-    'kpt': ('mmpose', 'coco/AP', 'AP', dict(
+    'kpt': ('mmpose', 'coco/AP', 'AP x 100', dict(
         scratch='configs/repfusion/td-hm_resnet18-cifar_1xb64-800it_shapes10pct-32x32.py',
         repfusion='configs/repfusion/td-hm_resnet18-cifar-repfusion_1xb64-800it_shapes10pct-32x32.py',
         probe='configs/diffusion_unet/td-hm_diffusion-unet_1xb64-800it_shapes10pct-32x32.py')),
@@ -215,7 +215,7 @@ def main(argv=None):
             for method in args.methods:
                 vals = results[(task, regime, method)]
                 rows.append((task, toolbox, regime, METHODS[method],
-                             label.replace('AP', 'AP x 100'), mean_std(vals), len(vals),
+                             label, mean_std(vals), len(vals),
                              f'{statistics.mean(minutes[(task, regime, method)]):.1f}'))
     table = markdown_table(('task', 'toolbox', 'labels', 'backbone', 'test metric (best-val '
                             'checkpoint)', 'value', 'seeds', 'train min'), rows)

@@ -72,9 +72,12 @@ def collect(folders, task):
 
 def summarise(values, source):
     """Per-seed run values -> ``{(regime, method): (mean, std, seeds, source)}``."""
-    return {key: (statistics.mean(v), statistics.stdev(v) if len(v) > 1 else 0.0, len(v),
-                  source) for key, v in ((k, list(by_seed.values()))
-                                         for k, by_seed in values.items())}
+    stats = {}
+    for key, by_seed in values.items():
+        v = list(by_seed.values())
+        stats[key] = (statistics.mean(v), statistics.stdev(v) if len(v) > 1 else 0.0, len(v),
+                      source)
+    return stats
 
 
 VALUE = re.compile(r'^(?P<mean>-?\d+(?:\.\d+)?)(?: ± (?P<std>\d+(?:\.\d+)?))?$')
@@ -136,7 +139,7 @@ def plot(stats, task, out):
     ax.set_xticks(list(PERCENT.values()))
     ax.set_xticklabels([f'{p} %' for p in PERCENT.values()])
     ax.set_xlabel('labelled training images')
-    ax.set_ylabel(f"test {TASKS[task][2].replace('AP', 'AP x 100')} (best-val checkpoint)")
+    ax.set_ylabel(f'test {TASKS[task][2]} (best-val checkpoint)')
     ax.set_title(f'Shapes {task}: label efficiency (mean ± std over seeds)')
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7)
