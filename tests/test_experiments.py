@@ -168,6 +168,25 @@ def test_reuse_checks_the_inputs_a_run_read(tmp_path, monkeypatch):
     assert reuse()[0] == {'acc': 1.0}
 
 
+def test_reuse_takes_a_renamed_config_only_with_the_same_contents(tmp_path, monkeypatch,
+                                                                   capsys):
+    """A config renamed after its run (e.g. to match a new schedule name) still reuses the
+    run when its merged contents and weights are unchanged; an edit is still refused."""
+    options = _fake_run(tmp_path, monkeypatch)
+    text = (tmp_path / 'configs' / 'a.py').read_text()
+    (tmp_path / 'configs' / 'b.py').write_text(text)
+    reuse = partial(experiments.train_and_test, 'configs/b.py', 'run', 0, options, reuse=True)
+    assert reuse()[0] == {'acc': 1.0}
+    assert 'renamed config' in capsys.readouterr().out
+    (tmp_path / 'configs' / 'b.py').write_text(text + 'lr = 0.2\n')  # renamed and edited
+    with pytest.raises(ValueError, match=r"'config': \('configs/a.py', 'configs/b.py'\).*"
+                                         r"inputs\[config\]"):
+        reuse()
+    (tmp_path / 'configs' / 'b.py').write_text(text)
+    with pytest.raises(ValueError, match="'seed'"):  # a rename with another seed: refused
+        experiments.train_and_test('configs/b.py', 'run', 1, options, reuse=True)
+
+
 def test_reuse_of_a_record_without_inputs_checks_the_command_line(tmp_path, monkeypatch,
                                                                   capsys):
     """Runs recorded before inputs were fingerprinted stay reusable, with a note saying so."""

@@ -270,8 +270,10 @@ def _strings(tree):
 def check_reuse(work_dir: str, config: str, seed: int, cfg_options: Sequence[str]) -> None:
     """``--reuse`` returns an earlier run's results only if that run had this config, seed and
     options and read the same inputs (:func:`input_fingerprint`: config contents, weights);
-    anything else is an error naming the difference. Records made before inputs were
-    fingerprinted are checked on config, seed and options only (with a note)."""
+    anything else is an error naming the difference. A renamed config file is accepted when
+    its merged contents and weights are unchanged (same fingerprint), with a note. Records
+    made before inputs were fingerprinted are checked on config, seed and options only (with a
+    note)."""
     path = osp.join(ROOT, work_dir, RUN_RECORD)
     if not osp.exists(path):
         raise ValueError(f'--reuse: {work_dir} has results but no {RUN_RECORD} (made before '
@@ -280,11 +282,16 @@ def check_reuse(work_dir: str, config: str, seed: int, cfg_options: Sequence[str
         old = json.load(f)
     new = run_record(config, seed, cfg_options)
     diff = {k: (old.get(k), v) for k, v in new.items() if old.get(k) != v}
-    if not diff and 'inputs' in old:
+    renamed = set(diff) == {'config'} and 'inputs' in old
+    if (not diff or renamed) and 'inputs' in old:
         inputs = input_fingerprint(config, cfg_options)  # a vanished input is a change too
-        diff = {f'inputs[{k}]': (old['inputs'].get(k), inputs.get(k))
-                for k in sorted(set(inputs) | set(old['inputs']))
-                if old['inputs'].get(k) != inputs.get(k)}
+        diff.update({f'inputs[{k}]': (old['inputs'].get(k), inputs.get(k))
+                     for k in sorted(set(inputs) | set(old['inputs']))
+                     if old['inputs'].get(k) != inputs.get(k)})
+        if renamed and set(diff) == {'config'}:
+            print(f'--reuse: {work_dir} was run from {old["config"]}, whose merged contents '
+                  f'equal {config}\'s (same fingerprint): taken as a renamed config', flush=True)
+            return
     elif not diff:
         print(f'--reuse: {work_dir} was recorded before inputs were fingerprinted: its config '
               'contents and weights are not checked', flush=True)
