@@ -187,6 +187,51 @@ def test_reuse_takes_a_renamed_config_only_with_the_same_contents(tmp_path, monk
         experiments.train_and_test('configs/b.py', 'run', 1, options, reuse=True)
 
 
+def test_reuse_resumes_an_interrupted_training_of_the_same_run(tmp_path, monkeypatch):
+    """--reuse after a killed protocol run: the finished trainings are not repeated, the
+    interrupted one continues from its checkpoint (tools/train.py --resume) and its minutes
+    count both parts; other settings or no checkpoint start anew."""
+    import json
+    options = _fake_run(tmp_path, monkeypatch)
+    commands = []
+
+    def killed(cmd):  # writes a checkpoint and a log line, then dies
+        commands.append(cmd)
+        (tmp_path / 'run2' / 'iter_10.pth').write_bytes(b'c')
+        (tmp_path / 'run2' / 'last_checkpoint').write_text(str(tmp_path / 'run2' / 'iter_10.pth'))
+        (tmp_path / 'run2' / 'log.txt').write_text('Iter(train) [10/20]')
+        raise RuntimeError('killed')
+
+    monkeypatch.setattr(experiments, 'run', killed)
+    with pytest.raises(RuntimeError, match='killed'):
+        experiments.train('configs/a.py', 'run2', 0, options, resume=True)
+    assert '--overwrite' in commands[-1] and '--resume' not in commands[-1]
+    assert experiments.training_state('run2') == 'interrupted'
+    start = os.path.getmtime(tmp_path / 'run2' / 'run_record.json')
+    os.utime(tmp_path / 'run2' / 'log.txt', (start + 120, start + 120))  # ran for 2 minutes
+
+    with pytest.raises(ValueError, match="'seed'"):  # another run's checkpoint: refused
+        experiments.train('configs/a.py', 'run2', 1, options, resume=True)
+    monkeypatch.setattr(experiments, 'run', commands.append)
+    minutes = experiments.train('configs/a.py', 'run2', 0, options, resume=True)
+    assert '--resume' in commands[-1] and '--overwrite' not in commands[-1]
+    assert commands[-1][commands[-1].index('--work-dir') + 1] == 'run2'
+    record = json.loads((tmp_path / 'run2' / 'run_record.json').read_text())
+    assert record['resumed'] == 1 and record['minutes_before_resume'] == pytest.approx(2.0)
+    assert 2.0 <= minutes < 2.5
+    assert float((tmp_path / 'run2' / 'train_minutes.txt').read_text()) == pytest.approx(
+        minutes, abs=1e-3)
+
+    calls = len(commands)  # finished: neither trained again nor resumed
+    assert experiments.train('configs/a.py', 'run2', 0, options, resume=True) == pytest.approx(
+        minutes, abs=1e-3)
+    assert len(commands) == calls
+    experiments.train('configs/a.py', 'run2', 0, options)  # without resume: a new training
+    assert '--overwrite' in commands[-1]
+    experiments.train('configs/a.py', 'run3', 0, options, resume=True)  # nothing to resume
+    assert '--overwrite' in commands[-1]
+
+
 def test_reuse_of_a_record_without_inputs_checks_the_command_line(tmp_path, monkeypatch,
                                                                   capsys):
     """Runs recorded before inputs were fingerprinted stay reusable, with a note saying so."""
@@ -274,8 +319,8 @@ def test_drl_method_pretrains_the_student_and_fine_tunes_it_from_scratch_config(
     exported encoder initialises the scratch config's backbone, same protocol options."""
     import run_repfusion
     trained, tested, exported = [], [], []
-    monkeypatch.setattr(run_repfusion, 'train',
-                        lambda config, work, seed, options: trained.append((config, work)) or 1.0)
+    monkeypatch.setattr(run_repfusion, 'train', lambda config, work, seed, options, resume:
+                        trained.append((config, work)) or 1.0)
     monkeypatch.setattr(run_repfusion, 'run', lambda cmd: exported.append(cmd))
     monkeypatch.setattr(run_repfusion, 'last_checkpoint', lambda work: work + '/iter_600.pth')
 
@@ -311,7 +356,7 @@ def test_drl_pretrains_one_encoder_per_seed_for_seg_and_kpt(tmp_path, monkeypatc
     import run_repfusion
     trained, tested = [], []
     monkeypatch.setattr(run_repfusion, 'train',
-                        lambda config, work, seed, options: trained.append(config) or 1.0)
+                        lambda config, work, seed, options, resume: trained.append(config) or 1.0)
     monkeypatch.setattr(run_repfusion, 'run', lambda cmd: None)
     monkeypatch.setattr(run_repfusion, 'last_checkpoint', lambda work: work + '/iter_600.pth')
     monkeypatch.setattr(run_repfusion, 'regime_sizes', lambda: {'10pct': 200})
@@ -439,7 +484,7 @@ def test_run_repfusion_jobs_plan_of_the_main_job(tmp_path, monkeypatch):
         return real_run_jobs(jobs, workers, name)
 
     monkeypatch.setattr(run_repfusion, 'run_jobs', spy)
-    monkeypatch.setattr(run_repfusion, 'train', lambda config, work, seed, options: 1.0)
+    monkeypatch.setattr(run_repfusion, 'train', lambda config, work, seed, options, resume: 1.0)
     monkeypatch.setattr(run_repfusion, 'run', lambda cmd: None)
     monkeypatch.setattr(run_repfusion, 'last_checkpoint', lambda work: work + '/iter_600.pth')
     monkeypatch.setattr(run_repfusion, 'train_and_test', lambda config, work, seed, options,

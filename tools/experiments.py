@@ -174,21 +174,69 @@ def _schedule(jobs: Sequence[Job], workers: int, name: str,
     return results
 
 
-def train(config: str, work_dir: str, seed: int, cfg_options: Sequence[str] = ()) -> float:
+def train(config: str, work_dir: str, seed: int, cfg_options: Sequence[str] = (),
+          resume: bool = False) -> float:
     """Train ``config`` into ``work_dir``; returns the minutes it took (also written to
-    ``{work_dir}/train_minutes.txt``)."""
+    ``{work_dir}/train_minutes.txt``).
+
+    ``resume`` (the drivers' ``--reuse``): a training of the same config, seed, options and
+    inputs (:func:`check_reuse`) that already finished is not repeated, and one that was
+    interrupted after a checkpoint continues from it (``tools/train.py --resume``, exact:
+    the random states travel in the checkpoints); its minutes then include the interrupted
+    part's (until its last write). Anything else trains anew (``--overwrite``).
+    """
+    work = osp.join(ROOT, work_dir)
+    minutes_file = osp.join(work, 'train_minutes.txt')
+    state = training_state(work_dir) if resume else 'none'
+    if state == 'finished':
+        check_reuse(work_dir, config, seed, cfg_options)
+        return recorded_minutes(work_dir)
+    os.makedirs(work, exist_ok=True)
+    before, record = 0.0, dict(run_record(config, seed, cfg_options),
+                               inputs=input_fingerprint(config, cfg_options))
+    if state == 'interrupted':
+        check_reuse(work_dir, config, seed, cfg_options)
+        with open(osp.join(work, RUN_RECORD)) as f:
+            old = json.load(f)
+        before = old.get('minutes_before_resume', 0.0) + _segment_minutes(work_dir)
+        record.update(minutes_before_resume=round(before, 3),
+                      resumed=old.get('resumed', 0) + 1)
+        print(f'--reuse: {work_dir} was interrupted after {before:.1f} min: resuming it from '
+              'its latest checkpoint', flush=True)
+    elif osp.exists(minutes_file):
+        os.remove(minutes_file)  # an earlier run's: this one is not finished yet
     start = time.time()
-    os.makedirs(osp.join(ROOT, work_dir), exist_ok=True)
-    record = dict(run_record(config, seed, cfg_options),
-                  inputs=input_fingerprint(config, cfg_options))
-    with open(osp.join(ROOT, work_dir, RUN_RECORD), 'w') as f:  # what --reuse checks
+    with open(osp.join(work, RUN_RECORD), 'w') as f:  # what --reuse checks
         json.dump(record, f, indent=1)
-    run([sys.executable, 'tools/train.py', config, '--work-dir', work_dir, '--overwrite',
+    run([sys.executable, 'tools/train.py', config, '--work-dir', work_dir,
+         '--resume' if state == 'interrupted' else '--overwrite',
          '--cfg-options', f'randomness.seed={seed}', *cfg_options])
-    minutes = (time.time() - start) / 60
-    with open(osp.join(ROOT, work_dir, 'train_minutes.txt'), 'w') as f:
+    minutes = before + (time.time() - start) / 60
+    with open(minutes_file, 'w') as f:
         f.write(f'{minutes:.3f}')
     return minutes
+
+
+def training_state(work_dir: str) -> str:
+    """``'finished'`` (train minutes written), ``'interrupted'`` (recorded and checkpointed,
+    never finished) or ``'none'`` for the training in ``work_dir``."""
+    work = osp.join(ROOT, work_dir)
+    if osp.exists(osp.join(work, 'train_minutes.txt')):
+        return 'finished'
+    if osp.exists(osp.join(work, RUN_RECORD)) and (
+            glob.glob(osp.join(work, '*.pth')) or osp.exists(osp.join(work, 'last_checkpoint'))):
+        return 'interrupted'
+    return 'none'
+
+
+def _segment_minutes(work_dir: str) -> float:
+    """Minutes from the (re)start of the training in ``work_dir`` (its run record is written
+    then) to its last write (log, checkpoint): what an interrupted segment took."""
+    work = osp.join(ROOT, work_dir)
+    start = osp.getmtime(osp.join(work, RUN_RECORD))
+    last = max((osp.getmtime(osp.join(d, n)) for d, _, names in os.walk(work) for n in names),
+               default=start)
+    return max(0.0, last - start) / 60
 
 
 RUN_RECORD = 'run_record.json'
@@ -372,14 +420,15 @@ def train_and_test(config: str, work_dir: str, seed: int, cfg_options: Sequence[
                    reuse: bool = False) -> Tuple[Dict[str, float], float]:
     """Train, then evaluate the val-selected checkpoint (:func:`best_checkpoint`) on the test
     split: (metrics, train minutes). ``reuse``: return the metrics of an earlier run in
-    ``work_dir`` if there are any (minutes then read from its record)."""
+    ``work_dir`` if there are any (minutes then read from its record); a training that
+    finished or was interrupted is tested or resumed (:func:`train`)."""
     test_dir = osp.join(work_dir, 'test')
     metrics_file = osp.join(ROOT, test_dir, 'test_metrics.json')
     if reuse and osp.exists(metrics_file):
         check_reuse(work_dir, config, seed, cfg_options)
         with open(metrics_file) as f:
             return json.load(f), recorded_minutes(work_dir)
-    minutes = train(config, work_dir, seed, cfg_options)
+    minutes = train(config, work_dir, seed, cfg_options, resume=reuse)
     run([sys.executable, 'tools/test.py', config, best_checkpoint(work_dir), '--work-dir',
          test_dir, *(['--cfg-options', *cfg_options] if cfg_options else [])])
     with open(metrics_file) as f:

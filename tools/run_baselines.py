@@ -48,7 +48,8 @@ def main(argv=None):
     parser.add_argument('--doubled', action='store_true',
                         help='also train with twice the schedule (the convergence check)')
     parser.add_argument('--reuse', action='store_true',
-                        help='reuse finished runs of the same config, seed, options and inputs')
+                        help='reuse finished runs of the same config, seed, options and '
+                        'inputs; resume interrupted ones')
     parser.add_argument('--jobs', type=int, default=1,
                         help='runs at a time; with more than one, each run\'s output goes to '
                         '{its work dir}/output.log')

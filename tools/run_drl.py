@@ -23,7 +23,7 @@ import numpy as np
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 from experiments import (ROOT, last_checkpoint, markdown_table,  # noqa: E402
-                         mean_std, recorded_minutes, run, train,
+                         mean_std, run, train,
                          train_and_test, write_table)
 
 CONFIGS = 'configs/drl'
@@ -87,7 +87,8 @@ def main(argv=None):
                         help='skip the 10%%-label fine-tuning runs')
     parser.add_argument('--work-dir', default='work_dirs/drl_shapes')
     parser.add_argument('--reuse', action='store_true',
-                        help='skip runs whose results already exist in --work-dir')
+                        help='reuse finished runs of the same config, seed, options and '
+                        'inputs; resume interrupted ones')
     args = parser.parse_args(argv)
 
     start = time.time()
@@ -98,9 +99,7 @@ def main(argv=None):
         for method in args.methods:
             config = osp.join(CONFIGS, METHODS[method][0])
             work = osp.join(args.work_dir, f'{method}_seed{seed}')
-            done = args.reuse and osp.exists(osp.join(ROOT, work, 'train_minutes.txt'))
-            minutes.setdefault(method, []).append(
-                recorded_minutes(work) if done else train(config, work, seed))
+            minutes.setdefault(method, []).append(train(config, work, seed, resume=args.reuse))
             commands.append(f'python tools/train.py {config} --work-dir {work} '
                             f'--cfg-options randomness.seed={seed}')
             ckpt = last_checkpoint(work)

@@ -18,7 +18,8 @@ val split, the best-val checkpoint scored once on the test split. The table (mea
 seeds) is printed and written to ``{work-dir}/results.md`` with every command in
 ``{work-dir}/commands.txt``. ``--reuse`` returns an earlier run's results only if it had the
 same config, seed and options and read the same config contents and weights (teacher,
-exported student; ``run_record.json``), else it is an error. ``--jobs N`` runs
+exported student; ``run_record.json``), else it is an error; a run of the same settings that
+was interrupted resumes from its latest checkpoint. ``--jobs N`` runs
 up to N runs at a time, each fine-tune as soon as the pre-training it loads is done (the
 main job's scratch and probe runs go beside the distillation); their output then goes to
 ``output.log`` in each run's work dir and the terminal shows progress lines.
@@ -96,7 +97,7 @@ def pretrain(config: str, work: str, seed: int, options, reuse: bool):
     if reuse and osp.exists(osp.join(ROOT, student)):
         check_reuse(work, config, seed, options)
         return student, recorded_minutes(work)
-    mins = train(config, work, seed, options)
+    mins = train(config, work, seed, options, resume=reuse)  # resume=: an interrupted one
     run([sys.executable, 'tools/model_converters/export_backbone.py', last_checkpoint(work),
          student, '--overwrite'])  # just trained
     return student, mins
@@ -114,7 +115,8 @@ def main(argv=None):
                         help='extra --cfg-options for the distillation run')
     parser.add_argument('--work-dir', default='work_dirs/repfusion_shapes')
     parser.add_argument('--reuse', action='store_true',
-                        help='skip runs whose results already exist in --work-dir')
+                        help='reuse finished runs of the same config, seed, options and '
+                        'inputs; resume interrupted ones')
     parser.add_argument('--doubled', action='store_true',
                         help='fine-tune with twice the protocol\'s schedule (the convergence '
                         'check); work dirs end in -2x')
