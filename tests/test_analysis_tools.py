@@ -266,7 +266,8 @@ def test_label_efficiency_plot_reads_only_protocol_runs_once(tmp_path):
 
 def test_label_efficiency_plot_reads_runner_tables(tmp_path):
     """Rows of a runner's results table are plotted with their own mean ± std; a doubled
-    table, a row given twice and an unknown method are errors, not silently mixed."""
+    table, a row given twice with other values and an unknown method are errors, not silently
+    mixed."""
     sys.path.insert(0, osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), 'tools'))
     import plot_label_efficiency as tool
     header = ('| task | toolbox | labels | backbone | test metric (best-val checkpoint) | value '
@@ -286,8 +287,12 @@ def test_label_efficiency_plot_reads_runner_tables(tmp_path):
                        ' 1pct: 600 iterations), the convergence check.\n')
     with pytest.raises(ValueError, match='--doubled'):
         tool.read_tables([str(doubled)], 'seg')
-    with pytest.raises(ValueError, match='given by both'):
-        tool.read_tables([str(table), str(table)], 'seg')
+    assert tool.read_tables([str(table), str(table)], 'seg') == tool.read_tables(
+        [str(table)], 'seg')  # the same rows re-tabulated: read once
+    other = tmp_path / 'other.md'
+    other.write_text(table.read_text().replace('15.00 ± 0.32', '15.10 ± 0.32'))
+    with pytest.raises(ValueError, match=r"given by both .*results.md .*15.0.*other.md .*15.1"):
+        tool.read_tables([str(table), str(other)], 'seg')
     bad = tmp_path / 'bad.md'
     bad.write_text(header + '| seg | mmseg | 1pct | student, MAE init | mIoU (%) | 1.0 | 1 | 1 |')
     with pytest.raises(ValueError, match="MAE init"):

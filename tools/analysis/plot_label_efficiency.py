@@ -90,8 +90,10 @@ DOUBLED = "twice the protocol's"
 def read_tables(paths, task):
     """``{(regime, method): (mean, std, seeds, path)}`` from the rows of ``task`` in tables
     that ``tools/run_repfusion.py`` wrote (columns task | toolbox | labels | backbone |
-    metric | value | seeds | ...). A ``--doubled`` table, unknown regimes or methods, or a row
-    given twice raise."""
+    metric | value | seeds | ...). A row given again with the same mean, std and seeds (the
+    same runs re-tabulated, e.g. the scratch row next to each method's) is read once; a
+    ``--doubled`` table, unknown regimes or methods, or a row given twice with other values
+    raise."""
     methods = {label: name for name, label in METHODS.items()}
     stats = {}
     for path in paths:
@@ -116,9 +118,13 @@ def read_tables(paths, task):
             if not match:
                 raise ValueError(f'{path}: row {row[:4]}: value {value!r} is not "mean ± std"')
             key = (regime, methods[label])
+            new = (float(match['mean']), float(match['std'] or 0.0), int(seeds))
             if key in stats:
-                raise ValueError(f'{key} is given by both {stats[key][3]} and {path}')
-            stats[key] = (float(match['mean']), float(match['std'] or 0.0), int(seeds), path)
+                if stats[key][:3] != new:
+                    raise ValueError(f'{key} is given by both {stats[key][3]} '
+                                     f'{stats[key][:3]} and {path} {new}')
+                continue
+            stats[key] = (*new, path)
     return stats
 
 
