@@ -231,6 +231,20 @@ def test_reuse_resumes_an_interrupted_training_of_the_same_run(tmp_path, monkeyp
     experiments.train('configs/a.py', 'run3', 0, options, resume=True)  # nothing to resume
     assert '--overwrite' in commands[-1]
 
+    # a new training over a finished one of other settings, killed before its first checkpoint:
+    # the old run's weights and test metrics must not pass for the new run's
+    (tmp_path / 'run' / 'iter_600.pth').write_bytes(b'old')
+    (tmp_path / 'run' / 'last_checkpoint').write_text(str(tmp_path / 'run' / 'iter_600.pth'))
+    monkeypatch.setattr(experiments, 'run', lambda cmd: (_ for _ in ()).throw(RuntimeError()))
+    with pytest.raises(RuntimeError):
+        experiments.train('configs/a.py', 'run', 5, options)  # seed 5, not 0
+    assert experiments.training_state('run') == 'none'
+    assert not (tmp_path / 'run' / 'test' / 'test_metrics.json').exists()
+    assert sorted(os.listdir(tmp_path / 'run')) == ['run_record.json', 'test']
+    monkeypatch.setattr(experiments, 'run', commands.append)
+    experiments.train('configs/a.py', 'run', 5, options, resume=True)  # --reuse: starts anew
+    assert '--overwrite' in commands[-1]
+
 
 def test_reuse_of_a_record_without_inputs_checks_the_command_line(tmp_path, monkeypatch,
                                                                   capsys):

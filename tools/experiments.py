@@ -203,8 +203,8 @@ def train(config: str, work_dir: str, seed: int, cfg_options: Sequence[str] = ()
                       resumed=old.get('resumed', 0) + 1)
         print(f'--reuse: {work_dir} was interrupted after {before:.1f} min: resuming it from '
               'its latest checkpoint', flush=True)
-    elif osp.exists(minutes_file):
-        os.remove(minutes_file)  # an earlier run's: this one is not finished yet
+    else:  # an earlier run's results would pass for this one's if it were interrupted
+        _remove_results(work_dir)
     start = time.time()
     with open(osp.join(work, RUN_RECORD), 'w') as f:  # what --reuse checks
         json.dump(record, f, indent=1)
@@ -227,6 +227,19 @@ def training_state(work_dir: str) -> str:
             glob.glob(osp.join(work, '*.pth')) or osp.exists(osp.join(work, 'last_checkpoint'))):
         return 'interrupted'
     return 'none'
+
+
+def _remove_results(work_dir: str) -> None:
+    """Delete what an earlier training in ``work_dir`` left (minutes, checkpoints, exported
+    weights, test metrics) before a new one starts there: ``--overwrite`` replaces them only
+    as the new run saves, and until then ``--reuse`` would take them for the new run's."""
+    work = osp.join(ROOT, work_dir)
+    stale = glob.glob(osp.join(work, '*.pth')) + [
+        osp.join(work, name) for name in ('train_minutes.txt', 'last_checkpoint',
+                                          osp.join('test', 'test_metrics.json'))]
+    for path in stale:
+        if osp.isfile(path):
+            os.remove(path)
 
 
 def _segment_minutes(work_dir: str) -> float:
