@@ -583,3 +583,29 @@ def test_run_jobs_sets_the_children_threads_only_for_its_own_call(monkeypatch):
     assert experiments.run_jobs([experiments.Job('a', 'a', lambda: os.environ[
         'OMP_NUM_THREADS'])], workers=2) == {'a': '7'}
     assert os.environ['OMP_NUM_THREADS'] == '7'
+
+
+def test_run_drl_reprobes_a_retrained_encoder(tmp_path, monkeypatch):
+    """Regression: run_drl --reuse returned an earlier probe result of a work dir whose encoder
+    had been trained again since."""
+    import json
+    import run_drl
+    monkeypatch.setattr(run_drl, 'ROOT', str(tmp_path))
+    calls = []
+
+    def fake_probe_tool(cmd):
+        calls.append(cmd)
+        out = tmp_path / cmd[cmd.index('--out-dir') + 1]
+        out.mkdir(parents=True, exist_ok=True)
+        (out / 'probe_codes.json').write_text(json.dumps({'rows': [{'linear': len(calls)}]}))
+
+    monkeypatch.setattr(run_drl, 'run', fake_probe_tool)
+    (tmp_path / 'w').mkdir()
+    (tmp_path / 'w' / 'iter_600.pth').write_bytes(b'1')
+    first = run_drl.probe('c.py', 'w/iter_600.pth', 'w/probe', 0, reuse=True)
+    assert run_drl.probe('c.py', 'w/iter_600.pth', 'w/probe', 0, reuse=True) == first
+    assert len(calls) == 1  # reused
+    result = tmp_path / 'w' / 'probe' / 'probe_codes.json'
+    os.utime(result, (1, 1))  # the encoder was trained again after this probe
+    assert run_drl.probe('c.py', 'w/iter_600.pth', 'w/probe', 0, reuse=True) != first
+    assert len(calls) == 2

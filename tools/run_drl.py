@@ -44,8 +44,12 @@ FINETUNE = {
 
 
 def probe(config: str, checkpoint, out_dir: str, seed: int, times=None, reuse=False) -> list:
+    """The probe rows of ``checkpoint``'s codes (``tools/analysis/probe_codes.py``); with
+    ``reuse`` an earlier result, unless the checkpoint is newer (re-trained since)."""
     result = osp.join(ROOT, out_dir, 'probe_codes.json')
-    if not (reuse and osp.exists(result)):
+    stale = checkpoint is not None and osp.exists(result) and (
+        osp.getmtime(result) < osp.getmtime(osp.join(ROOT, checkpoint)))
+    if not (reuse and osp.exists(result)) or stale:
         cmd = [sys.executable, 'tools/analysis/probe_codes.py', config,
                *([checkpoint] if checkpoint else []), '--seed', str(seed), '--out-dir', out_dir]
         run(cmd + (['--times', *map(str, times)] if times else []))
