@@ -609,3 +609,76 @@ def test_run_drl_reprobes_a_retrained_encoder(tmp_path, monkeypatch):
     os.utime(result, (1, 1))  # the encoder was trained again after this probe
     assert run_drl.probe('c.py', 'w/iter_600.pth', 'w/probe', 0, reuse=True) != first
     assert len(calls) == 2
+
+
+def test_val_curve_follows_resumes_and_skips_a_replaced_run(tmp_path, monkeypatch):
+    """Real mmengine runs in one work dir: a run, a fresh run replacing it, then a resume of
+    the fresh one (each start logs into its own timestamped folder). The curve is the fresh
+    run's validations followed by the resume's, in order, without the replaced run's."""
+    import torch
+    from mmengine.evaluator import BaseMetric, Evaluator
+    from mmengine.model import BaseModel
+    from mmengine.runner import Runner
+
+    import mmdiffrep  # noqa: F401 (its compat lets torch's weights-only load read the resume state)
+
+    class Toy(BaseModel):
+        def __init__(self):
+            super().__init__()
+            self.weight = torch.nn.Parameter(torch.zeros(1))
+
+        def forward(self, inputs, data_samples=None, mode='tensor'):
+            if mode == 'loss':
+                return dict(loss=((inputs - self.weight) ** 2).mean())
+            return [inputs]
+
+    class Scripted(BaseMetric):  # the value of the k-th validation: values[k]
+        def __init__(self, values):
+            super().__init__(prefix='toy')
+            self.values = list(values)
+
+        def process(self, data_batch, data_samples):
+            self.results.append(0)
+
+        def compute_metrics(self, results):
+            return dict(score=self.values.pop(0))
+
+    def start(values, iters, resume):
+        loader = dict(dataset=[dict(inputs=torch.ones(1))] * 4, batch_size=2, num_workers=0,
+                      sampler=dict(type='DefaultSampler', shuffle=False),
+                      collate_fn=dict(type='default_collate'))
+        Runner(model=Toy(), work_dir=str(tmp_path / 'run'), train_dataloader=loader,
+               val_dataloader=loader, val_cfg=dict(), val_evaluator=Evaluator([Scripted(values)]),
+               train_cfg=dict(by_epoch=False, max_iters=iters, val_interval=2),
+               optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.1)), resume=resume,
+               default_hooks=dict(checkpoint=dict(type='CheckpointHook', interval=2,
+                                                  by_epoch=False)),
+               experiment_name=f'toy_{time.time()}').train()
+        time.sleep(1.1)  # the next start gets its own (second-resolution) timestamp folder
+
+    monkeypatch.setattr(experiments, 'ROOT', str(tmp_path))
+    assert experiments.val_curve('run', 'toy/score') == []  # nothing logged yet
+    start([90.0, 91.0], iters=4, resume=False)  # an earlier run, replaced by the next one
+    start([1.0, 2.0], iters=4, resume=False)
+    start([3.0, 4.0], iters=8, resume=True)  # continues from iteration 4: validates at 6, 8
+    assert len([d for d in os.listdir(tmp_path / 'run') if d[:1].isdigit()
+                and (tmp_path / 'run' / d).is_dir()]) == 3
+    assert experiments.val_curve('run', 'toy/score') == [1.0, 2.0, 3.0, 4.0]
+    assert experiments.val_curve('run', 'toy/other') == []
+
+
+def test_run_repfusion_lists_each_seed_with_its_val_curve(tmp_path, monkeypatch):
+    import run_repfusion
+    tables = {}
+    monkeypatch.setattr(run_repfusion, 'train_and_test', lambda config, work, seed, options,
+                        reuse=False: ({'coco/AP': 0.5 + seed / 10}, 1.0))
+    monkeypatch.setattr(run_repfusion, 'val_curve', lambda work, metric: [0.25, 0.375]
+                        if work.endswith('seed1') else [])
+    monkeypatch.setattr(run_repfusion, 'write_table',
+                        lambda work, name, text: tables.__setitem__(name, text))
+    run_repfusion.main(['--tasks', 'kpt', '--regimes', 'full', '--methods', 'scratch',
+                        '--seeds', '0', '1', '--work-dir', str(tmp_path)])
+    lines = tables['results.md'].splitlines()
+    assert '| 55.00 ± 7.07 |' in tables['results.md']
+    assert '- kpt, full, student from scratch, seed 0: test 50.00; val not logged' in lines
+    assert '- kpt, full, student from scratch, seed 1: test 60.00; val 25.00 / 37.50' in lines

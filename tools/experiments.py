@@ -366,6 +366,38 @@ def recorded_minutes(work_dir: str) -> float:
         return float(f.read())
 
 
+
+_LOG_DIR = re.compile(r'^\d{8}_\d{6}$')  # mmengine's timestamped log folder of one start
+
+
+def val_curve(work_dir: str, metric: str) -> List[float]:
+    """``metric`` at each validation of the training in ``work_dir``, in order, read from
+    mmengine's ``{timestamp}/vis_data/scalars.json`` (whose ``step`` of a validation is the
+    iteration in mmseg's configs but 0 in mmpretrain's and mmpose's, so it is not used).
+
+    Each start of ``tools/train.py`` logs into a new timestamped folder: the curve joins the
+    latest fresh start's folder with those of the resumes after it (their log says
+    ``resumed epoch``), so the folders of an earlier, replaced run are left out. Empty when
+    the run logged no validation (or has no folder yet).
+    """
+    work = osp.join(ROOT, work_dir)
+    starts = sorted(d for d in os.listdir(work) if _LOG_DIR.match(d)
+                    and osp.isdir(osp.join(work, d))) if osp.isdir(work) else []
+    current = []
+    for stamp in reversed(starts):
+        current.insert(0, stamp)
+        log = osp.join(work, stamp, f'{stamp}.log')
+        if not (osp.exists(log) and 'resumed epoch' in open(log).read()):
+            break  # a fresh start: the folders before it belong to earlier runs
+    curve = []
+    for stamp in current:
+        scalars = osp.join(work, stamp, 'vis_data', 'scalars.json')
+        for line in open(scalars) if osp.exists(scalars) else ():
+            record = json.loads(line)
+            if metric in record:
+                curve.append(float(record[metric]))
+    return curve
+
 #: labelled fractions of the Shapes training split (annotation-file suffixes of the generator)
 REGIMES = {'1pct': '_1pct', '10pct': '_10pct', 'full': ''}
 #: per task: (train annotation file pattern, val metric for model selection, iterations per

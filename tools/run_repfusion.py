@@ -15,7 +15,8 @@ per task and labelled regime
 (``REGIMES`` of ``tools/experiments.py``: 1 %, 10 %, all labels) one run per method with the
 protocol's schedule for that (task, regime) (``experiments.regime_options``): validated on the
 val split, the best-val checkpoint scored once on the test split. The table (mean ± std over
-seeds) is printed and written to ``{work-dir}/results.md`` with every command in
+seeds; below it each run's test value and val curve) is printed and written to
+``{work-dir}/results.md`` with every command in
 ``{work-dir}/commands.txt``. ``--reuse`` returns an earlier run's results only if it had the
 same config, seed and options and read the same config contents and weights (teacher,
 exported student; ``run_record.json``), else it is an error; a run of the same settings that
@@ -35,7 +36,7 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 from experiments import (PROTOCOL, REGIMES, ROOT, Job, check_reuse, in_points,  # noqa: E402
                          last_checkpoint, markdown_table, mean_std, recorded_minutes,
                          regime_options, regime_sizes, run, run_jobs, train, train_and_test,
-                         write_table)
+                         val_curve, write_table)
 
 #: per task: the distillation config of its student (run once per seed and student)
 DISTILL = {
@@ -103,6 +104,20 @@ def pretrain(config: str, work: str, seed: int, options, reuse: bool):
     return student, mins
 
 
+def per_seed_lines(done: dict, fine_tune_dirs: dict) -> str:
+    """Each fine-tune's test value and its val curve (the model selection it came from), so
+    the spread behind a mean ± std and a still-rising curve are seen next to the table."""
+    lines = ['Per seed: test of the best-val checkpoint; val at each validation, in order:']
+    for key, work in fine_tune_dirs.items():
+        task, regime, method, seed = key
+        metric = TASKS[task][1]
+        test = in_points(metric, done[key][0][metric])
+        curve = ' / '.join(f'{in_points(metric, v):.2f}' for v in val_curve(work, metric))
+        lines.append(f'- {task}, {regime}, {METHODS[method]}, seed {seed}: test {test:.2f}; '
+                     f'val {curve or "not logged"}')
+    return '\n'.join(lines)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--tasks', nargs='+', choices=list(TASKS), default=['cls'])
@@ -137,6 +152,7 @@ def main(argv=None):
                      f'{sorted(PRETRAIN_DRL)}')
     drl_configs = sorted({PRETRAIN_DRL[task] for task in args.tasks if 'drl' in args.methods})
     jobs, commands = [], []
+    fine_tune_dirs = {}  # (task, regime, method, seed) -> work dir
 
     def add(key, what, work, fn, config, seed, options, deps=()):
         jobs.append(Job(key, what, fn, deps, osp.join(ROOT, work, 'output.log')))
@@ -194,6 +210,7 @@ def main(argv=None):
         # a pre-trained student fine-tunes with the scratch config + its weights
         config = configs['scratch' if method == 'drl' else
                          'repfusion' if method == 'repfusion-policy' else method]
+        fine_tune_dirs[(task, regime, method, seed)] = work
         add((task, regime, method, seed), f'{task}, {regime} labels, {METHODS[method]}, '
             f'seed {seed}', work, partial(train_and_test, config, work, seed, options,
                                           reuse=args.reuse),
@@ -239,6 +256,7 @@ def main(argv=None):
         names = ', '.join(f'`{osp.basename(c)}`' for c in drl_configs)
         table += (f'\n\nDRL pre-training: {names}, '
                   f'{statistics.mean(minutes[("drl", "")]):.1f} min per seed, no labels.')
+    table += '\n\n' + per_seed_lines(done, fine_tune_dirs)
     write_table(args.work_dir, 'results.md', table)
     write_table(args.work_dir, 'commands.txt', '\n'.join(commands))
     print(f'\nRepFusion on Shapes (test split, {(time.time() - start) / 60:.1f} min in all):\n'
