@@ -343,7 +343,7 @@ def check_reuse(work_dir: str, config: str, seed: int, cfg_options: Sequence[str
         old = json.load(f)
     new = run_record(config, seed, cfg_options)
     diff = {k: (old.get(k), v) for k, v in new.items() if old.get(k) != v}
-    renamed = set(diff) == {'config'} and 'inputs' in old
+    renamed = set(diff) == {'config'}
     if (not diff or renamed) and 'inputs' in old:
         inputs = input_fingerprint(config, cfg_options)  # a vanished input is a change too
         diff.update({f'inputs[{k}]': (old['inputs'].get(k), inputs.get(k))
