@@ -366,7 +366,6 @@ def recorded_minutes(work_dir: str) -> float:
         return float(f.read())
 
 
-
 _LOG_DIR = re.compile(r'^\d{8}_\d{6}$')  # mmengine's timestamped log folder of one start
 
 
@@ -387,16 +386,22 @@ def val_curve(work_dir: str, metric: str) -> List[float]:
     for stamp in reversed(starts):
         current.insert(0, stamp)
         log = osp.join(work, stamp, f'{stamp}.log')
-        if not (osp.exists(log) and 'resumed epoch' in open(log).read()):
+        if not (osp.exists(log) and 'resumed epoch' in _read(log)):
             break  # a fresh start: the folders before it belong to earlier runs
     curve = []
     for stamp in current:
         scalars = osp.join(work, stamp, 'vis_data', 'scalars.json')
-        for line in open(scalars) if osp.exists(scalars) else ():
+        for line in _read(scalars).splitlines() if osp.exists(scalars) else ():
             record = json.loads(line)
             if metric in record:
                 curve.append(float(record[metric]))
     return curve
+
+
+def _read(path: str) -> str:
+    with open(path) as f:
+        return f.read()
+
 
 #: labelled fractions of the Shapes training split (annotation-file suffixes of the generator)
 REGIMES = {'1pct': '_1pct', '10pct': '_10pct', 'full': ''}
