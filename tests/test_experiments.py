@@ -672,7 +672,7 @@ def test_run_repfusion_lists_each_seed_with_its_val_curve(tmp_path, monkeypatch)
     tables = {}
     monkeypatch.setattr(run_repfusion, 'train_and_test', lambda config, work, seed, options,
                         reuse=False: ({'coco/AP': 0.5 + seed / 10}, 1.0))
-    monkeypatch.setattr(run_repfusion, 'val_curve', lambda work, metric: [0.25, 0.375]
+    monkeypatch.setattr(experiments, 'val_curve', lambda work, metric: [0.25, 0.375]
                         if work.endswith('seed1') else [])
     monkeypatch.setattr(run_repfusion, 'write_table',
                         lambda work, name, text: tables.__setitem__(name, text))
@@ -682,3 +682,29 @@ def test_run_repfusion_lists_each_seed_with_its_val_curve(tmp_path, monkeypatch)
     assert '| 55.00 ± 7.07 |' in tables['results.md']
     assert '- kpt, full, student from scratch, seed 0: test 50.00; val not logged' in lines
     assert '- kpt, full, student from scratch, seed 1: test 60.00; val 25.00 / 37.50' in lines
+
+
+def test_run_baselines_lists_each_run_and_its_command(tmp_path, monkeypatch):
+    """With --doubled, the convergence check: each run (protocol and doubled schedule) gets its
+    own line with its val curve, and commands.txt repeats every training with its options."""
+    import run_baselines
+    tables = {}
+    monkeypatch.setattr(run_baselines, 'train_and_test', lambda config, work, seed, options,
+                        reuse=False: ({'mIoU': 80.0 + len(options) + seed}, 2.0))
+    monkeypatch.setattr(experiments, 'val_curve', lambda work, metric: [70.0, 75.5]
+                        if '_2x' in work else [])
+    monkeypatch.setattr(run_baselines, 'write_table',
+                        lambda work, name, text: tables.__setitem__(name, text))
+    run_baselines.main(['--only', 'seg', '--seeds', '0', '1', '--doubled',
+                        '--work-dir', str(tmp_path)])
+    lines = tables['results.md'].splitlines()
+    doubled = len(run_baselines.DOUBLED['seg'])
+    assert '- seg baseline, seed 1: test 81.00; val not logged' in lines
+    assert f'- seg baseline x2, seed 0: test {80 + doubled:.2f}; val 70.00 / 75.50' in lines
+    commands = tables['commands.txt'].splitlines()
+    assert len(commands) == 4
+    config = run_baselines.BASELINES['seg'][1]
+    assert commands[0] == (f'python tools/train.py {config} --work-dir '
+                           f'{osp.join(str(tmp_path), "seg_seed0")} --cfg-options '
+                           'randomness.seed=0')
+    assert commands[1].endswith('randomness.seed=0 ' + ' '.join(run_baselines.DOUBLED['seg']))

@@ -362,8 +362,7 @@ def check_reuse(work_dir: str, config: str, seed: int, cfg_options: Sequence[str
 
 
 def recorded_minutes(work_dir: str) -> float:
-    with open(osp.join(ROOT, work_dir, 'train_minutes.txt')) as f:
-        return float(f.read())
+    return float(_read(osp.join(ROOT, work_dir, 'train_minutes.txt')))
 
 
 _LOG_DIR = re.compile(r'^\d{8}_\d{6}$')  # mmengine's timestamped log folder of one start
@@ -398,6 +397,34 @@ def val_curve(work_dir: str, metric: str) -> List[float]:
     return curve
 
 
+def train_command(config: str, work_dir: str, seed: int,
+                  cfg_options: Sequence[str] = ()) -> str:
+    """The ``tools/train.py`` command line that :func:`train` runs for these settings, as the
+    runners list it in ``commands.txt`` for a user to repeat one run."""
+    return (f'python tools/train.py {config} --work-dir {work_dir} '
+            f'--cfg-options randomness.seed={seed} {" ".join(cfg_options)}').rstrip()
+
+
+def per_run_lines(runs: Sequence[Tuple[str, str, Dict[str, float], str]]) -> str:
+    """One line per run, ``(label, metric, test metrics, work dir)``: its test value (of the
+    best-val checkpoint) and its val curve (:func:`val_curve`, the model selection it came
+    from), so the spread behind a mean ± std and a still-rising curve show beside a table.
+
+    Example::
+
+        >>> print(per_run_lines([('seg, full, scratch, seed 0', 'mIoU', {'mIoU': 83.58},
+        ...                       'work_dirs/never_run')]))
+        Per seed: test of the best-val checkpoint; val at each validation, in order:
+        - seg, full, scratch, seed 0: test 83.58; val not logged
+    """
+    lines = ['Per seed: test of the best-val checkpoint; val at each validation, in order:']
+    for label, metric, metrics, work in runs:
+        curve = ' / '.join(f'{in_points(metric, v):.2f}' for v in val_curve(work, metric))
+        lines.append(f'- {label}: test {in_points(metric, metrics[metric]):.2f}; '
+                     f'val {curve or "not logged"}')
+    return '\n'.join(lines)
+
+
 def _read(path: str) -> str:
     with open(path) as f:
         return f.read()
@@ -412,10 +439,10 @@ REGIMES = {'1pct': '_1pct', '10pct': '_10pct', 'full': ''}
 #: 4000 gained +0.8 / +1.0 / +0.2 test (seeds 0-2: +0.67 +- 0.42, converged narrowly). seg: 1 %
 #: 300 -> 600 gained 0.6 mIoU (converged); 10 % 500 -> 1000 gained 1.5 (seed 0, not converged),
 #: so its budget is 1000; all labels 1000 -> 2000 -> 4000 gained 7.2 then 2.9 (seed 0, not
-#: converged), so its budget is 4000 (4000 -> 8000 not run). kpt: 1 % 300 -> 600 gained 0.2 AP
-#: (converged); 10 % 400 -> 800 gained 2.2 AP (seed 0), so its budget is 800 (800 -> 1600:
-#: +1.0, borderline); all labels 1000 -> 2000 moved scratch -1.1 AP (converged; the
-#: frozen-teacher probe +3.7 over 3 seeds, not).
+#: converged), so its budget is 4000 (4000 -> 8000: +1.8, seed 0, still not converged). kpt:
+#: 1 % 300 -> 600 gained 0.2 AP (converged); 10 % 400 -> 800 gained 2.2 AP (seed 0), so its
+#: budget is 800 (800 -> 1600: +1.0, borderline); all labels 1000 -> 2000 moved scratch -1.1
+#: AP (converged; the frozen-teacher probe +3.7 over 3 seeds, not).
 #: README, "label-efficiency protocol".
 PROTOCOL = {
     'cls': ('annotations/cls_train{}.txt', 'accuracy/top1',
@@ -462,8 +489,7 @@ def best_checkpoint(work_dir: str) -> str:
 
 
 def last_checkpoint(work_dir: str) -> str:
-    with open(osp.join(ROOT, work_dir, 'last_checkpoint')) as f:
-        return f.read().strip()
+    return _read(osp.join(ROOT, work_dir, 'last_checkpoint')).strip()
 
 
 def train_and_test(config: str, work_dir: str, seed: int, cfg_options: Sequence[str] = (),

@@ -5,7 +5,8 @@
 
 Each run is ``tools/train.py CONFIG`` followed by ``tools/test.py CONFIG CHECKPOINT`` on the
 test split, CHECKPOINT being the best-val one; the table (Markdown) is also written to
-``{work-dir}/results.md``. With ``--doubled`` every baseline is also trained with its whole
+``{work-dir}/results.md``, each run's test value and val curve below it, and the commands to
+``{work-dir}/commands.txt``. With ``--doubled`` every baseline is also trained with its whole
 schedule (iterations or epochs, and the LR schedule's length) doubled, and the table gains the
 doubled run's metric and the gain: a converged baseline gains < 1 point. ``--jobs N`` runs
 N trainings at a time (``experiments.run_jobs``).
@@ -18,7 +19,8 @@ from functools import partial
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 from experiments import (ROOT, Job, in_points, markdown_table, mean_std,  # noqa: E402
-                         run_jobs, train_and_test, write_table)
+                         per_run_lines, run_jobs, train_and_test, train_command,
+                         write_table)
 
 BASELINES = {
     'cls': ('mmpretrain', 'configs/baselines/cls_vgg11-bn_1xb64-30e_shapes-32x32.py',
@@ -57,13 +59,15 @@ def main(argv=None):
     if args.jobs < 1:
         parser.error(f'--jobs must be >= 1, got {args.jobs}')
 
-    jobs = []
+    jobs, commands, works = [], [], {}  # works: job key -> its work dir
     for key in args.only:
         config = BASELINES[key][1]
         for seed in args.seeds:
             variants = [('', [])] + ([('_2x', DOUBLED[key])] if args.doubled else [])
             for suffix, options in variants:
                 work = osp.join(args.work_dir, f'{key}{suffix}_seed{seed}')
+                works[(key, suffix, seed)] = work
+                commands.append(train_command(config, work, seed, options))
                 jobs.append(Job((key, suffix, seed), f'{key} baseline{suffix}, seed {seed}',
                                 partial(train_and_test, config, work, seed, options,
                                         reuse=args.reuse), log=osp.join(ROOT, work, 'output.log')))
@@ -84,7 +88,11 @@ def main(argv=None):
     if args.doubled:
         header += ['value, schedule x2', 'gain of x2']
     table = markdown_table((*header, 'seeds', 'train min (CPU)'), rows)
+    table += '\n\n' + per_run_lines([
+        (f'{job[0]} baseline{" x2" if job[1] else ""}, seed {job[2]}', BASELINES[job[0]][2],
+         done[job][0], work) for job, work in works.items()])
     write_table(args.work_dir, 'results.md', table)
+    write_table(args.work_dir, 'commands.txt', '\n'.join(commands))
     print('\nShapes baselines (test split):\n' + table)
 
 

@@ -23,8 +23,7 @@ import numpy as np
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 from experiments import (ROOT, last_checkpoint, markdown_table,  # noqa: E402
-                         mean_std, run, train,
-                         train_and_test, write_table)
+                         mean_std, run, train, train_and_test, train_command, write_table)
 
 CONFIGS = 'configs/drl'
 METHODS = {  # name: (config, table label)
@@ -47,9 +46,9 @@ def probe(config: str, checkpoint, out_dir: str, seed: int, times=None, reuse=Fa
     """The probe rows of ``checkpoint``'s codes (``tools/analysis/probe_codes.py``); with
     ``reuse`` an earlier result, unless the checkpoint is newer (re-trained since)."""
     result = osp.join(ROOT, out_dir, 'probe_codes.json')
-    stale = checkpoint is not None and osp.exists(result) and (
-        osp.getmtime(result) < osp.getmtime(osp.join(ROOT, checkpoint)))
-    if not (reuse and osp.exists(result)) or stale:
+    fresh = osp.exists(result) and (checkpoint is None or osp.getmtime(result)
+                                    >= osp.getmtime(osp.join(ROOT, checkpoint)))
+    if not (reuse and fresh):
         cmd = [sys.executable, 'tools/analysis/probe_codes.py', config,
                *([checkpoint] if checkpoint else []), '--seed', str(seed), '--out-dir', out_dir]
         run(cmd + (['--times', *map(str, times)] if times else []))
@@ -104,8 +103,7 @@ def main(argv=None):
             config = osp.join(CONFIGS, METHODS[method][0])
             work = osp.join(args.work_dir, f'{method}_seed{seed}')
             minutes.setdefault(method, []).append(train(config, work, seed, resume=args.reuse))
-            commands.append(f'python tools/train.py {config} --work-dir {work} '
-                            f'--cfg-options randomness.seed={seed}')
+            commands.append(train_command(config, work, seed))
             ckpt = last_checkpoint(work)
             if method == 'drl-tc':
                 rows = probe(config, ckpt, osp.join(work, 'probe'), seed, args.times,

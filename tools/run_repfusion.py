@@ -34,9 +34,9 @@ from functools import partial
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 from experiments import (PROTOCOL, REGIMES, ROOT, Job, check_reuse, in_points,  # noqa: E402
-                         last_checkpoint, markdown_table, mean_std, recorded_minutes,
-                         regime_options, regime_sizes, run, run_jobs, train, train_and_test,
-                         val_curve, write_table)
+                         last_checkpoint, markdown_table, mean_std, per_run_lines,
+                         recorded_minutes, regime_options, regime_sizes, run, run_jobs, train,
+                         train_and_test, train_command, write_table)
 
 #: per task: the distillation config of its student (run once per seed and student)
 DISTILL = {
@@ -104,20 +104,6 @@ def pretrain(config: str, work: str, seed: int, options, reuse: bool):
     return student, mins
 
 
-def per_seed_lines(done: dict, fine_tune_dirs: dict) -> str:
-    """Each fine-tune's test value and its val curve (the model selection it came from), so
-    the spread behind a mean ± std and a still-rising curve are seen next to the table."""
-    lines = ['Per seed: test of the best-val checkpoint; val at each validation, in order:']
-    for key, work in fine_tune_dirs.items():
-        task, regime, method, seed = key
-        metric = TASKS[task][1]
-        test = in_points(metric, done[key][0][metric])
-        curve = ' / '.join(f'{in_points(metric, v):.2f}' for v in val_curve(work, metric))
-        lines.append(f'- {task}, {regime}, {METHODS[method]}, seed {seed}: test {test:.2f}; '
-                     f'val {curve or "not logged"}')
-    return '\n'.join(lines)
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--tasks', nargs='+', choices=list(TASKS), default=['cls'])
@@ -156,8 +142,7 @@ def main(argv=None):
 
     def add(key, what, work, fn, config, seed, options, deps=()):
         jobs.append(Job(key, what, fn, deps, osp.join(ROOT, work, 'output.log')))
-        commands.append(f'python tools/train.py {config} --work-dir {work} '
-                        f'--cfg-options randomness.seed={seed} {" ".join(options)}'.rstrip())
+        commands.append(train_command(config, work, seed, options))
 
     students = {}  # label-free pre-training job (kind, config[, regime], seed) -> its export
 
@@ -256,7 +241,9 @@ def main(argv=None):
         names = ', '.join(f'`{osp.basename(c)}`' for c in drl_configs)
         table += (f'\n\nDRL pre-training: {names}, '
                   f'{statistics.mean(minutes[("drl", "")]):.1f} min per seed, no labels.')
-    table += '\n\n' + per_seed_lines(done, fine_tune_dirs)
+    table += '\n\n' + per_run_lines([
+        (f'{key[0]}, {key[1]}, {METHODS[key[2]]}, seed {key[3]}', TASKS[key[0]][1],
+         done[key][0], work) for key, work in fine_tune_dirs.items()])
     write_table(args.work_dir, 'results.md', table)
     write_table(args.work_dir, 'commands.txt', '\n'.join(commands))
     print(f'\nRepFusion on Shapes (test split, {(time.time() - start) / 60:.1f} min in all):\n'
