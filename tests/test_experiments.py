@@ -708,3 +708,27 @@ def test_run_baselines_lists_each_run_and_its_command(tmp_path, monkeypatch):
                            f'{osp.join(str(tmp_path), "seg_seed0")} --cfg-options '
                            'randomness.seed=0')
     assert commands[1].endswith('randomness.seed=0 ' + ' '.join(run_baselines.DOUBLED['seg']))
+
+
+def test_run_drl_lists_every_training_it_ran(tmp_path, monkeypatch):
+    """commands.txt repeats each run: the DRL pre-training and both 10 %-label fine-tunes, the
+    DRL one with the options that load the pre-trained encoder."""
+    import run_drl
+    tables, tested = {}, []
+    monkeypatch.setattr(run_drl, 'train', lambda config, work, seed, resume=False: 1.0)
+    monkeypatch.setattr(run_drl, 'last_checkpoint', lambda work: f'{work}/iter_600.pth')
+    monkeypatch.setattr(run_drl, 'probe', lambda *a, **k: [{'linear': 40.0, 'knn': 30.0}])
+    monkeypatch.setattr(run_drl, 'train_and_test', lambda config, work, seed, options,
+                        reuse=False: tested.append((config, work, options))
+                        or ({'accuracy/top1': 25.0}, 2.0))
+    monkeypatch.setattr(run_drl, 'write_table',
+                        lambda work, name, text: tables.__setitem__(name, text))
+    run_drl.main(['--methods', 'drl', '--seeds', '3', '--work-dir', 'w'])
+    commands = tables['commands.txt'].splitlines()
+    assert len(commands) == 3 and len(tested) == 2
+    assert commands[0] == (f'python tools/train.py configs/drl/{run_drl.METHODS["drl"][0]} '
+                           '--work-dir w/drl_seed3 --cfg-options randomness.seed=3')
+    for (config, work, options), command in zip(tested, commands[1:]):
+        assert command == (f'python tools/train.py {config} --work-dir {work} --cfg-options '
+                           f'randomness.seed=3 {" ".join(options)}').rstrip()
+    assert commands[2].endswith('model.backbone.init_cfg.checkpoint=w/drl_seed3/iter_600.pth')

@@ -122,6 +122,8 @@ def main(argv=None):
                         else []
                     values, _ = train_and_test(osp.join(CONFIGS, ft_config), ft_work, seed,
                                                options, reuse=args.reuse)
+                    commands.append(train_command(osp.join(CONFIGS, ft_config), ft_work, seed,
+                                                  options))
                     finetune.setdefault(init, []).append(values['accuracy/top1'])
         rows = probe(osp.join(CONFIGS, METHODS['drl'][0]), None,
                      osp.join(args.work_dir, f'random_seed{seed}'), seed, reuse=args.reuse)
