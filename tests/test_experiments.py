@@ -732,3 +732,45 @@ def test_run_drl_lists_every_training_it_ran(tmp_path, monkeypatch):
         assert command == (f'python tools/train.py {config} --work-dir {work} --cfg-options '
                            f'randomness.seed=3 {" ".join(options)}').rstrip()
     assert commands[2].endswith('model.backbone.init_cfg.checkpoint=w/drl_seed3/iter_600.pth')
+
+
+def test_table_only_trains_nothing_and_names_every_unfinished_run(tmp_path, monkeypatch):
+    """--table-only re-tabulates finished runs (as --reuse) but, unlike --reuse, refuses
+    before anything starts when a run is missing or interrupted, naming each one."""
+    import run_repfusion
+    called = []
+    monkeypatch.setattr(run_repfusion, 'train_and_test', lambda config, work, seed, options,
+                        reuse=False: called.append((work, reuse)) or ({'coco/AP': 0.5}, 1.0))
+    monkeypatch.setattr(run_repfusion, 'write_table', lambda work, name, text: None)
+    work = {s: tmp_path / f'kpt_full_scratch_seed{s}' for s in range(3)}
+    work[0].mkdir()
+    (work[0] / 'train_minutes.txt').write_text('1.0')           # finished
+    work[1].mkdir()
+    (work[1] / experiments.RUN_RECORD).write_text('{}')          # interrupted after a save
+    (work[1] / 'iter_200.pth').write_bytes(b'')
+    argv = ['--tasks', 'kpt', '--regimes', 'full', '--methods', 'scratch', '--seeds', '0', '1',
+            '2', '--work-dir', str(tmp_path), '--table-only']
+    with pytest.raises(SystemExit) as error:
+        run_repfusion.main(argv)
+    message = str(error.value)
+    assert '2 of 3 run(s)' in message
+    assert f'{work[1]} (interrupted)' in message and f'{work[2]} (none)' in message
+    assert str(work[0]) + ' ' not in message
+    assert called == []
+    for s in (1, 2):
+        work[s].mkdir(exist_ok=True)
+        (work[s] / 'train_minutes.txt').write_text('1.0')
+    run_repfusion.main(argv)
+    assert [reuse for _, reuse in called] == [True] * 3  # finished runs are read, not retrained
+
+
+@pytest.mark.parametrize('driver', ['run_baselines', 'run_drl'])
+def test_other_drivers_table_only_refuses_before_training(driver, tmp_path, monkeypatch):
+    module = __import__(driver)
+    trained = []
+    for name in ('train', 'train_and_test'):
+        if hasattr(module, name):
+            monkeypatch.setattr(module, name, lambda *a, **k: trained.append(a))
+    with pytest.raises(SystemExit, match='--table-only trains nothing'):
+        module.main(['--seeds', '0', '--work-dir', str(tmp_path), '--table-only'])
+    assert trained == []

@@ -229,6 +229,24 @@ def training_state(work_dir: str) -> str:
     return 'none'
 
 
+TABLE_ONLY_HELP = ('tabulate finished runs only (as --reuse, checking each run\'s settings) '
+                   'and train nothing: a run that has not finished is an error, listed before '
+                   'anything starts')
+
+
+def require_finished(work_dirs: Sequence[str], flag: str = '--table-only') -> None:
+    """The drivers' read-only table mode: raise, naming every one, if any training in
+    ``work_dirs`` has not finished (:func:`training_state`), so that a table invocation never
+    starts hours of training by accident (``--reuse`` trains a missing run and resumes an
+    interrupted one). A finished fine-tune not yet tested is still tested (seconds)."""
+    missing = [f'{work} ({training_state(work)})' for work in work_dirs
+               if training_state(work) != 'finished']
+    if missing:
+        raise SystemExit(f'{flag} trains nothing, but {len(missing)} of {len(work_dirs)} '
+                         f'run(s) have not finished (none / interrupted): {missing}; run the '
+                         f'same command with --reuse instead of {flag} to train or resume them')
+
+
 def _remove_results(work_dir: str) -> None:
     """Delete what an earlier training in ``work_dir`` left (minutes, checkpoints, exported
     weights, test metrics) before a new one starts there: ``--overwrite`` replaces them only

@@ -22,8 +22,9 @@ import time
 import numpy as np
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-from experiments import (ROOT, last_checkpoint, markdown_table,  # noqa: E402
-                         mean_std, run, train, train_and_test, train_command, write_table)
+from experiments import (ROOT, TABLE_ONLY_HELP, last_checkpoint,  # noqa: E402
+                         markdown_table, mean_std, require_finished, run, train,
+                         train_and_test, train_command, write_table)
 
 CONFIGS = 'configs/drl'
 METHODS = {  # name: (config, table label)
@@ -92,7 +93,14 @@ def main(argv=None):
     parser.add_argument('--reuse', action='store_true',
                         help='reuse finished runs of the same config, seed, options and '
                         'inputs; resume interrupted ones')
+    parser.add_argument('--table-only', action='store_true', help=TABLE_ONLY_HELP)
     args = parser.parse_args(argv)
+    args.reuse = args.reuse or args.table_only
+    if args.table_only:
+        require_finished([osp.join(args.work_dir, f'{m}_seed{s}') for s in args.seeds
+                          for m in args.methods] + [
+            osp.join(args.work_dir, f'finetune_{init}_seed{s}') for s in args.seeds
+            for init in FINETUNE if 'drl' in args.methods and args.finetune])
 
     start = time.time()
     codes = {}  # method -> {'linear': [...per seed], 'knn': [...]} (static codes)

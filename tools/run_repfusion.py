@@ -20,10 +20,11 @@ seeds; below it each run's test value and val curve) is printed and written to
 ``{work-dir}/commands.txt``. ``--reuse`` returns an earlier run's results only if it had the
 same config, seed and options and read the same config contents and weights (teacher,
 exported student; ``run_record.json``), else it is an error; a run of the same settings that
-was interrupted resumes from its latest checkpoint. ``--jobs N`` runs
-up to N runs at a time, each fine-tune as soon as the pre-training it loads is done (the
-main job's scratch and probe runs go beside the distillation); their output then goes to
-``output.log`` in each run's work dir and the terminal shows progress lines.
+was interrupted resumes from its latest checkpoint. ``--table-only`` does the same but trains
+nothing: a run that has not finished is an error (to re-tabulate finished runs safely).
+``--jobs N`` runs up to N runs at a time, each fine-tune as soon as the pre-training it loads
+is done (the main job's scratch and probe runs go beside the distillation); their output then
+goes to ``output.log`` in each run's work dir and the terminal shows progress lines.
 """
 import argparse
 import os.path as osp
@@ -33,10 +34,11 @@ import time
 from functools import partial
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-from experiments import (PROTOCOL, REGIMES, ROOT, Job, check_reuse, in_points,  # noqa: E402
-                         last_checkpoint, markdown_table, mean_std, per_run_lines,
-                         recorded_minutes, regime_options, regime_sizes, run, run_jobs, train,
-                         train_and_test, train_command, write_table)
+from experiments import (PROTOCOL, REGIMES, ROOT, TABLE_ONLY_HELP, Job,  # noqa: E402
+                         check_reuse, in_points, last_checkpoint, markdown_table, mean_std,
+                         per_run_lines, recorded_minutes, regime_options, regime_sizes,
+                         require_finished, run, run_jobs, train, train_and_test,
+                         train_command, write_table)
 
 #: per task: the distillation config of its student (run once per seed and student)
 DISTILL = {
@@ -118,6 +120,7 @@ def main(argv=None):
     parser.add_argument('--reuse', action='store_true',
                         help='reuse finished runs of the same config, seed, options and '
                         'inputs; resume interrupted ones')
+    parser.add_argument('--table-only', action='store_true', help=TABLE_ONLY_HELP)
     parser.add_argument('--doubled', action='store_true',
                         help='fine-tune with twice the protocol\'s schedule (the convergence '
                         'check); work dirs end in -2x')
@@ -127,6 +130,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.jobs < 1:
         parser.error(f'--jobs must be >= 1, got {args.jobs}')
+    args.reuse = args.reuse or args.table_only
 
     start = time.time()
     distill = {task: args.distill_config or DISTILL[task] for task in args.tasks}
@@ -137,11 +141,12 @@ def main(argv=None):
                      f'{[t for t in args.tasks if t not in PRETRAIN_DRL]}; available for '
                      f'{sorted(PRETRAIN_DRL)}')
     drl_configs = sorted({PRETRAIN_DRL[task] for task in args.tasks if 'drl' in args.methods})
-    jobs, commands = [], []
+    jobs, commands, work_dirs = [], [], []
     fine_tune_dirs = {}  # (task, regime, method, seed) -> work dir
 
     def add(key, what, work, fn, config, seed, options, deps=()):
         jobs.append(Job(key, what, fn, deps, osp.join(ROOT, work, 'output.log')))
+        work_dirs.append(work)
         commands.append(train_command(config, work, seed, options))
 
     students = {}  # label-free pre-training job (kind, config[, regime], seed) -> its export
@@ -201,6 +206,8 @@ def main(argv=None):
                                           reuse=args.reuse),
             config, seed, options, deps=(pre, ) if pre else ())
 
+    if args.table_only:
+        require_finished(work_dirs)
     done = run_jobs(jobs, args.jobs, name='run_repfusion')
     results, minutes = {}, {}  # (task, regime, method) or (pre-training kind, '') -> lists
     for key, (value, mins) in done.items():
