@@ -297,3 +297,52 @@ def test_label_efficiency_plot_reads_runner_tables(tmp_path):
     bad.write_text(header + '| seg | mmseg | 1pct | student, MAE init | mIoU (%) | 1.0 | 1 | 1 |')
     with pytest.raises(ValueError, match="MAE init"):
         tool.read_tables([str(bad)], 'seg')
+
+
+def test_merge_results_recomputes_rows_from_the_per_seed_lines(tmp_path):
+    """Seeds tabulated by different runner invocations merge into one row whose mean ± std is
+    that of the seeds' test values; the same run given twice counts once; a seed given with
+    another value, or a --doubled table beside a protocol one, is an error. The plot tool
+    reads the merged table."""
+    sys.path.insert(0, osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), 'tools'))
+    import merge_results
+    import plot_label_efficiency
+    drl = 'student, DRL init (encoder pre-trained without labels)'
+    first = tmp_path / 'first.md'
+    first.write_text('| summary rows are not read | 99.00 |\n\nPer seed: ...\n'
+                     '- seg, full, student from scratch, seed 0: test 83.58; val 75.46 / 84.88\n'
+                     f'- seg, full, {drl}, seed 0: test 84.28; val 76.75 / 85.60\n'
+                     f'- seg, full, {drl}, seed 1: test 84.20; val not logged\n')
+    second = tmp_path / 'second.md'
+    second.write_text(f'- seg, full, {drl}, seed 2: test 85.01; val 80.00\n'
+                      f'- seg, full, {drl}, seed 1: test 84.20; val not logged\n')
+    out = tmp_path / 'merged.md'
+    table = merge_results.main([str(first), str(second), '--out', str(out)])
+    assert out.read_text() == table + '\n'
+    values = [84.28, 84.20, 85.01]
+    row = (f'| seg | mmseg | full | {drl} | mIoU (%) | {statistics.mean(values):.2f} ± '
+           f'{statistics.stdev(values):.2f} | 3 | seed 0: first.md, seed 1: first.md, '
+           'seed 2: second.md |')
+    assert row in table.splitlines()
+    assert '| seg | mmseg | full | student from scratch | mIoU (%) | 83.58 | 1 | first.md |' \
+        in table.splitlines()
+    assert f'- seg, full, {drl}, seed 2: test 85.01; val 80.00' in table.splitlines()
+    stats = plot_label_efficiency.read_tables([str(out)], 'seg')
+    assert stats[('full', 'drl')][2] == 3
+    def body(text):  # all but the "from" column (a re-merge reads every seed from one file)
+        return [line.rsplit('|', 2)[0] for line in text.split('\n\nMerged')[0].splitlines()]
+    assert body(merge_results.merge([str(out)])) == body(table)  # a merged table merges again
+    other = tmp_path / 'other.md'
+    other.write_text(f'- seg, full, {drl}, seed 2: test 85.10; val 80.00\n')
+    with pytest.raises(ValueError, match=r'given by both .*second.md \(test 85.01\) and .*other.md \(test 85.1\)'):
+        merge_results.merge([str(second), str(other)])
+    doubled = tmp_path / 'doubled.md'
+    doubled.write_text(other.read_text().replace('seed 2', 'seed 3') + "\nFine-tuning schedule: "
+                       "twice the protocol's (seg full: 8000 iterations), the convergence check.")
+    with pytest.raises(ValueError, match='different fine-tuning schedules'):
+        merge_results.merge([str(first), str(doubled)])
+    assert "twice the protocol's (seg full: 8000" in merge_results.merge([str(doubled)])
+    empty = tmp_path / 'empty.md'
+    empty.write_text('| no | lines |\n')
+    with pytest.raises(ValueError, match='no per-seed lines'):
+        merge_results.merge([str(empty)])
