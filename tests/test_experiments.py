@@ -212,8 +212,17 @@ def test_reuse_resumes_an_interrupted_training_of_the_same_run(tmp_path, monkeyp
 
     with pytest.raises(ValueError, match="'seed'"):  # another run's checkpoint: refused
         experiments.train('configs/a.py', 'run2', 1, options, resume=True)
+    (tmp_path / 'student.pth').write_bytes(b's2')  # re-made weights: not the same run
+    with pytest.raises(ValueError, match=r'inputs\[student.pth\]'):
+        experiments.train('configs/a.py', 'run2', 0, options, resume=True)
+    (tmp_path / 'student.pth').write_bytes(b's1')
     monkeypatch.setattr(experiments, 'run', commands.append)
+    fingerprints = []
+    real_fingerprint = experiments.input_fingerprint
+    monkeypatch.setattr(experiments, 'input_fingerprint',
+                        lambda *a: fingerprints.append(a) or real_fingerprint(*a))
     minutes = experiments.train('configs/a.py', 'run2', 0, options, resume=True)
+    assert len(fingerprints) == 1  # hashed once for the check and the new record
     assert '--resume' in commands[-1] and '--overwrite' not in commands[-1]
     assert commands[-1][commands[-1].index('--work-dir') + 1] == 'run2'
     record = json.loads((tmp_path / 'run2' / 'run_record.json').read_text())

@@ -195,7 +195,7 @@ def train(config: str, work_dir: str, seed: int, cfg_options: Sequence[str] = ()
     before, record = 0.0, dict(run_record(config, seed, cfg_options),
                                inputs=input_fingerprint(config, cfg_options))
     if state == 'interrupted':
-        check_reuse(work_dir, config, seed, cfg_options)
+        check_reuse(work_dir, config, seed, cfg_options, inputs=record['inputs'])
         with open(osp.join(work, RUN_RECORD)) as f:
             old = json.load(f)
         before = old.get('minutes_before_resume', 0.0) + _segment_minutes(work_dir)
@@ -346,13 +346,14 @@ def _strings(tree):
         yield tree
 
 
-def check_reuse(work_dir: str, config: str, seed: int, cfg_options: Sequence[str]) -> None:
+def check_reuse(work_dir: str, config: str, seed: int, cfg_options: Sequence[str],
+                inputs: Optional[Dict[str, str]] = None) -> None:
     """``--reuse`` returns an earlier run's results only if that run had this config, seed and
     options and read the same inputs (:func:`input_fingerprint`: config contents, weights);
     anything else is an error naming the difference. A renamed config file is accepted when
     its merged contents and weights are unchanged (same fingerprint), with a note. Records
     made before inputs were fingerprinted are checked on config, seed and options only (with a
-    note)."""
+    note). ``inputs``: this run's fingerprint when the caller has computed it already."""
     path = osp.join(ROOT, work_dir, RUN_RECORD)
     if not osp.exists(path):
         raise ValueError(f'--reuse: {work_dir} has results but no {RUN_RECORD} (made before '
@@ -363,7 +364,8 @@ def check_reuse(work_dir: str, config: str, seed: int, cfg_options: Sequence[str
     diff = {k: (old.get(k), v) for k, v in new.items() if old.get(k) != v}
     renamed = set(diff) == {'config'}
     if (not diff or renamed) and 'inputs' in old:
-        inputs = input_fingerprint(config, cfg_options)  # a vanished input is a change too
+        if inputs is None:  # a vanished input is a change too
+            inputs = input_fingerprint(config, cfg_options)
         diff.update({f'inputs[{k}]': (old['inputs'].get(k), inputs.get(k))
                      for k in sorted(set(inputs) | set(old['inputs']))
                      if old['inputs'].get(k) != inputs.get(k)})
