@@ -342,6 +342,10 @@ def test_merge_results_recomputes_rows_from_the_per_seed_lines(tmp_path):
     with pytest.raises(ValueError, match='different fine-tuning schedules'):
         merge_results.merge([str(first), str(doubled)])
     assert "twice the protocol's (seg full: 8000" in merge_results.merge([str(doubled)])
+    only = merge_results.merge([str(first), str(second)], methods=['scratch'])
+    assert 'DRL' not in only.split('\n\nMerged')[0] and '--methods scratch`' in only
+    with pytest.raises(ValueError, match="no per-seed lines of the methods \\['probe'\\]"):
+        merge_results.merge([str(first)], methods=['probe'])
     empty = tmp_path / 'empty.md'
     empty.write_text('| no | lines |\n')
     with pytest.raises(ValueError, match='no per-seed lines'):

@@ -1,7 +1,8 @@
 """Merge the per-seed results of several ``tools/run_repfusion.py`` tables into one table.
 
-    python tools/analysis/merge_results.py docs/results/protocol_seg_full_drl.md \
-        work_dirs/protocol_kpt_seg/results.md --out docs/results/protocol_seg_full_drl_3seeds.md
+    python tools/analysis/merge_results.py docs/results/protocol_seg_full.md \
+        docs/results/protocol_seg_full_drl.md work_dirs/protocol_kpt_seg/results.md \
+        --methods scratch repfusion drl --out merged.md
 
 Why: the runner tabulates the runs of one invocation, and ``--reuse`` / ``--table-only`` need
 the runs' folders. When the seeds of a row were run at different times or on different
@@ -69,9 +70,14 @@ def read_runs(paths):
     return runs, next(iter(schedules.values()))
 
 
-def merge(paths):
-    """The merged table (Markdown, in the runner's format) of the per-seed lines in ``paths``."""
+def merge(paths, methods=None):
+    """The merged table (Markdown, in the runner's format) of the per-seed lines in ``paths``
+    (of ``methods`` only, when given)."""
     runs, schedule = read_runs(paths)
+    if methods:
+        runs = {key: run for key, run in runs.items() if key[2] in methods}
+        if not runs:
+            raise ValueError(f'no per-seed lines of the methods {list(methods)} in {paths}')
     order = {name: i for i, name in enumerate(METHODS)}
     keys = sorted(runs, key=lambda k: (list(TASKS).index(k[0]), k[1], order[k[2]], k[3]))
     groups = {}
@@ -95,7 +101,7 @@ def merge(paths):
     table += ('\n\nPer seed: test of the best-val checkpoint; val at each validation, in '
               'order:\n' + '\n'.join(lines))
     table += ('\n\nMerged by `python tools/analysis/merge_results.py '
-              f'{" ".join(paths)}` from the per-seed lines (mean ± std of the two-decimal test '
+              f'{" ".join(paths)}{" --methods " + " ".join(methods) if methods else ""}` from the per-seed lines (mean ± std of the two-decimal test '
               'values); the "from" column names the table each seed was read from.')
     return table
 
@@ -103,9 +109,11 @@ def merge(paths):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('tables', nargs='+', help='results tables of tools/run_repfusion.py')
+    parser.add_argument('--methods', nargs='+', choices=list(METHODS), default=None,
+                        help='only these rows (default: every method found)')
     parser.add_argument('--out', default=None, help='write the merged table here too')
     args = parser.parse_args(argv)
-    table = merge(args.tables)
+    table = merge(args.tables, args.methods)
     print(table)
     if args.out:
         with open(args.out, 'w') as f:
