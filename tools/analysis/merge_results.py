@@ -100,9 +100,11 @@ def merge(paths, methods=None):
              f'val {runs[key][1]}' for key in keys for task, regime, method, seed in [key]]
     table += ('\n\nPer seed: test of the best-val checkpoint; val at each validation, in '
               'order:\n' + '\n'.join(lines))
-    table += ('\n\nMerged by `python tools/analysis/merge_results.py '
-              f'{" ".join(paths)}{" --methods " + " ".join(methods) if methods else ""}` from the per-seed lines (mean ± std of the two-decimal test '
-              'values); the "from" column names the table each seed was read from.')
+    command = ' '.join(['python tools/analysis/merge_results.py', *paths]
+                       + (['--methods', *methods] if methods else []))
+    table += (f'\n\nMerged by `{command}` from the per-seed lines (mean ± std of the '
+              'two-decimal test values); the "from" column names the table each seed was read '
+              'from.')
     return table
 
 
