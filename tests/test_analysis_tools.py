@@ -329,12 +329,14 @@ def test_merge_results_recomputes_rows_from_the_per_seed_lines(tmp_path):
     assert f'- seg, full, {drl}, seed 2: test 85.01; val 80.00' in table.splitlines()
     stats = plot_label_efficiency.read_tables([str(out)], 'seg')
     assert stats[('full', 'drl')][2] == 3
+
     def body(text):  # all but the "from" column (a re-merge reads every seed from one file)
         return [line.rsplit('|', 2)[0] for line in text.split('\n\nMerged')[0].splitlines()]
     assert body(merge_results.merge([str(out)])) == body(table)  # a merged table merges again
     other = tmp_path / 'other.md'
     other.write_text(f'- seg, full, {drl}, seed 2: test 85.10; val 80.00\n')
-    with pytest.raises(ValueError, match=r'given by both .*second.md \(test 85.01\) and .*other.md \(test 85.1\)'):
+    with pytest.raises(ValueError, match=r'given by both .*second.md \(test 85.01\) and '
+                       r'.*other.md \(test 85.1\)'):
         merge_results.merge([str(second), str(other)])
     doubled = tmp_path / 'doubled.md'
     doubled.write_text(other.read_text().replace('seed 2', 'seed 3') + "\nFine-tuning schedule: "

@@ -239,8 +239,8 @@ def require_finished(work_dirs: Sequence[str], flag: str = '--table-only') -> No
     ``work_dirs`` has not finished (:func:`training_state`), so that a table invocation never
     starts hours of training by accident (``--reuse`` trains a missing run and resumes an
     interrupted one). A finished fine-tune not yet tested is still tested (seconds)."""
-    missing = [f'{work} ({training_state(work)})' for work in work_dirs
-               if training_state(work) != 'finished']
+    states = {work: training_state(work) for work in work_dirs}
+    missing = [f'{work} ({state})' for work, state in states.items() if state != 'finished']
     if missing:
         raise SystemExit(f'{flag} trains nothing, but {len(missing)} of {len(work_dirs)} '
                          f'run(s) have not finished (none / interrupted): {missing}; run the '

@@ -81,6 +81,11 @@ def plot_curve(times, curves, references, out_file):
     plt.close(fig)
 
 
+def run_dir(work_dir: str, name: str, seed: int) -> str:
+    """Where a training of ``name`` (a method, or ``finetune_{init}``) and ``seed`` goes."""
+    return osp.join(work_dir, f'{name}_seed{seed}')
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--methods', nargs='+', choices=list(METHODS),
@@ -97,10 +102,9 @@ def main(argv=None):
     args = parser.parse_args(argv)
     args.reuse = args.reuse or args.table_only
     if args.table_only:
-        require_finished([osp.join(args.work_dir, f'{m}_seed{s}') for s in args.seeds
-                          for m in args.methods] + [
-            osp.join(args.work_dir, f'finetune_{init}_seed{s}') for s in args.seeds
-            for init in FINETUNE if 'drl' in args.methods and args.finetune])
+        names = list(args.methods) + ([f'finetune_{init}' for init in FINETUNE]
+                                      if 'drl' in args.methods and args.finetune else [])
+        require_finished([run_dir(args.work_dir, name, s) for s in args.seeds for name in names])
 
     start = time.time()
     codes = {}  # method -> {'linear': [...per seed], 'knn': [...]} (static codes)
@@ -109,7 +113,7 @@ def main(argv=None):
     for seed in args.seeds:
         for method in args.methods:
             config = osp.join(CONFIGS, METHODS[method][0])
-            work = osp.join(args.work_dir, f'{method}_seed{seed}')
+            work = run_dir(args.work_dir, method, seed)
             minutes.setdefault(method, []).append(train(config, work, seed, resume=args.reuse))
             commands.append(train_command(config, work, seed))
             ckpt = last_checkpoint(work)
@@ -125,7 +129,7 @@ def main(argv=None):
                 codes.setdefault(method, {}).setdefault(key, []).append(rows[0][key])
             if method == 'drl' and args.finetune:
                 for init, ft_config in FINETUNE.items():
-                    ft_work = osp.join(args.work_dir, f'finetune_{init}_seed{seed}')
+                    ft_work = run_dir(args.work_dir, f'finetune_{init}', seed)
                     options = [f'model.backbone.init_cfg.checkpoint={ckpt}'] if init == 'drl' \
                         else []
                     values, _ = train_and_test(osp.join(CONFIGS, ft_config), ft_work, seed,

@@ -96,8 +96,10 @@ def merge(paths, methods=None):
     if schedule:
         table += '\n\n' + schedule
     # the runner's own line format, so that a merged table can be merged again
-    lines = [f'- {task}, {regime}, {METHODS[method]}, seed {seed}: test {runs[key][0]:.2f}; '
-             f'val {runs[key][1]}' for key in keys for task, regime, method, seed in [key]]
+    lines = [f'- {task}, {regime}, {METHODS[method]}, seed {seed}: '
+             f'test {runs[task, regime, method, seed][0]:.2f}; '
+             f'val {runs[task, regime, method, seed][1]}'
+             for task, regime, method, seed in keys]
     table += ('\n\nPer seed: test of the best-val checkpoint; val at each validation, in '
               'order:\n' + '\n'.join(lines))
     command = ' '.join(['python tools/analysis/merge_results.py', *paths]
