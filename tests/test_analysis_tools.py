@@ -287,6 +287,10 @@ def test_label_efficiency_plot_reads_runner_tables(tmp_path):
                        ' 1pct: 600 iterations), the convergence check.\n')
     with pytest.raises(ValueError, match='--doubled'):
         tool.read_tables([str(doubled)], 'seg')
+    doubled.write_text(table.read_text() + "\nFine-tuning schedule: 4 times the protocol's (seg"
+                       ' 1pct: 1200 iterations), the convergence check.\n')
+    with pytest.raises(ValueError, match='longer schedule'):
+        tool.read_tables([str(doubled)], 'seg')
     assert tool.read_tables([str(table), str(table)], 'seg') == tool.read_tables(
         [str(table)], 'seg')  # the same rows re-tabulated: read once
     other = tmp_path / 'other.md'
@@ -344,6 +348,11 @@ def test_merge_results_recomputes_rows_from_the_per_seed_lines(tmp_path):
     with pytest.raises(ValueError, match='different fine-tuning schedules'):
         merge_results.merge([str(first), str(doubled)])
     assert "twice the protocol's (seg full: 8000" in merge_results.merge([str(doubled)])
+    four = tmp_path / 'four.md'
+    four.write_text(other.read_text().replace('seed 2', 'seed 4') + "\nFine-tuning schedule: "
+                    "4 times the protocol's (seg full: 16000 iterations), the convergence check.")
+    with pytest.raises(ValueError, match='different fine-tuning schedules'):
+        merge_results.merge([str(doubled), str(four)])
     only = merge_results.merge([str(first), str(second)], methods=['scratch'])
     assert 'DRL' not in only.split('\n\nMerged')[0] and '--methods scratch`' in only
     with pytest.raises(ValueError, match="no per-seed lines of the methods \\['probe'\\]"):

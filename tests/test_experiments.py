@@ -542,7 +542,7 @@ def test_run_repfusion_jobs_plan_of_the_main_job(tmp_path, monkeypatch):
         run_repfusion.main(['--jobs', '0', '--work-dir', str(tmp_path)])
 
 
-def test_run_repfusion_doubled_fine_tunes_twice_the_protocol_schedule(tmp_path, monkeypatch):
+def test_run_repfusion_longer_schedules_multiply_the_protocol_schedule(tmp_path, monkeypatch):
     import run_repfusion
     tested, tables = [], {}
     monkeypatch.setattr(run_repfusion, 'train_and_test', lambda config, work, seed, options,
@@ -556,6 +556,18 @@ def test_run_repfusion_doubled_fine_tunes_twice_the_protocol_schedule(tmp_path, 
     cfg = apply(run_repfusion.TASKS['kpt'][3]['scratch'], options)
     assert cfg.train_cfg.max_iters == cfg.param_scheduler[-1].end == 2 * PROTOCOL['kpt'][2]['full']
     assert '| 50.00 |' in tables['results.md'] and 'kpt full: 2000 iterations' in tables['results.md']
+    tested.clear()
+    run_repfusion.main(['--tasks', 'kpt', '--regimes', 'full', '--methods', 'scratch',
+                        '--schedule-factor', '4', '--work-dir', str(tmp_path)])
+    (work, options), = tested
+    assert work == osp.join(str(tmp_path), 'kpt_full_scratch-4x_seed0')
+    cfg = apply(run_repfusion.TASKS['kpt'][3]['scratch'], options)
+    assert cfg.train_cfg.max_iters == cfg.param_scheduler[-1].end == 4 * PROTOCOL['kpt'][2]['full']
+    assert cfg.train_cfg.val_interval == 4 * PROTOCOL['kpt'][2]['full'] // 5
+    assert "4 times the protocol's (kpt full: 4000 iterations)" in tables['results.md']
+    for bad in (['--schedule-factor', '0'], ['--doubled', '--schedule-factor', '4']):
+        with pytest.raises(SystemExit):
+            run_repfusion.main(['--tasks', 'kpt', '--work-dir', str(tmp_path)] + bad)
 
 
 def test_parallel_jobs_show_the_progress_lines_of_their_logs(tmp_path, capsys):

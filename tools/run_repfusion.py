@@ -22,6 +22,8 @@ same config, seed and options and read the same config contents and weights (tea
 exported student; ``run_record.json``), else it is an error; a run of the same settings that
 was interrupted resumes from its latest checkpoint. ``--table-only`` does the same but trains
 nothing: a run that has not finished is an error (to re-tabulate finished runs safely).
+``--schedule-factor N`` (``--doubled``: 2) fine-tunes with N times the protocol's schedule, the
+convergence check (work dirs end in ``-Nx``; the table says so).
 ``--jobs N`` runs up to N runs at a time, each fine-tune as soon as the pre-training it loads
 is done (the main job's scratch and probe runs go beside the distillation); their output then
 goes to ``output.log`` in each run's work dir and the terminal shows progress lines.
@@ -121,15 +123,22 @@ def main(argv=None):
                         help='reuse finished runs of the same config, seed, options and '
                         'inputs; resume interrupted ones')
     parser.add_argument('--table-only', action='store_true', help=TABLE_ONLY_HELP)
+    parser.add_argument('--schedule-factor', type=int, default=1, metavar='N',
+                        help='fine-tune with N times the protocol\'s schedule (the convergence '
+                        'checks); work dirs end in -Nx')
     parser.add_argument('--doubled', action='store_true',
-                        help='fine-tune with twice the protocol\'s schedule (the convergence '
-                        'check); work dirs end in -2x')
+                        help='the same as --schedule-factor 2')
     parser.add_argument('--jobs', type=int, default=1,
                         help='runs at a time (those that do not wait on a pre-training); with '
                         'more than one, each run\'s output goes to {its work dir}/output.log')
     args = parser.parse_args(argv)
     if args.jobs < 1:
         parser.error(f'--jobs must be >= 1, got {args.jobs}')
+    if args.schedule_factor < 1:
+        parser.error(f'--schedule-factor must be >= 1, got {args.schedule_factor}')
+    if args.doubled and args.schedule_factor not in (1, 2):
+        parser.error(f'--doubled is --schedule-factor 2, not {args.schedule_factor}')
+    factor = 2 if args.doubled else args.schedule_factor
     args.reuse = args.reuse or args.table_only
 
     start = time.time()
@@ -181,8 +190,7 @@ def main(argv=None):
     for task, regime, seed, method in ((t, r, s, m) for t in args.tasks for r in args.regimes
                                        for s in args.seeds for m in args.methods):
         configs = TASKS[task][3]
-        options = regime_options(task, regime, iters=2 * PROTOCOL[task][2][regime]
-                                 if args.doubled else None)
+        options = regime_options(task, regime, iters=factor * PROTOCOL[task][2][regime])
         pre = None  # the pre-training job whose exported backbone initialises the student
         if method == 'repfusion':
             pre = ('distill', distill[task], seed)
@@ -196,7 +204,7 @@ def main(argv=None):
             options += [f'model.backbone.init_cfg.checkpoint={students[pre]}',
                         'model.backbone.init_cfg.prefix=None']
         work = osp.join(args.work_dir, f'{task}_{regime}_{method}'
-                        f'{"-2x" if args.doubled else ""}_seed{seed}')
+                        f'{f"-{factor}x" if factor > 1 else ""}_seed{seed}')
         # a pre-trained student fine-tunes with the scratch config + its weights
         config = configs['scratch' if method == 'drl' else
                          'repfusion' if method == 'repfusion-policy' else method]
@@ -230,9 +238,10 @@ def main(argv=None):
                              f'{statistics.mean(minutes[(task, regime, method)]):.1f}'))
     table = markdown_table(('task', 'toolbox', 'labels', 'backbone', 'test metric (best-val '
                             'checkpoint)', 'value', 'seeds', 'train min'), rows)
-    if args.doubled:
-        table += ('\n\nFine-tuning schedule: twice the protocol\'s (' + ', '.join(
-            f'{t} {r}: {2 * PROTOCOL[t][2][r]} iterations' for t in args.tasks
+    if factor > 1:
+        times = 'twice' if factor == 2 else f'{factor} times'
+        table += (f'\n\nFine-tuning schedule: {times} the protocol\'s (' + ', '.join(
+            f'{t} {r}: {factor * PROTOCOL[t][2][r]} iterations' for t in args.tasks
             for r in args.regimes) + '), the convergence check.')
     if ('distill', '') in minutes:
         table += (f'\n\nDistillation: {", ".join(f"`{osp.basename(c)}`" for c in distill_configs)}, '

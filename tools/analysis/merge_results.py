@@ -10,11 +10,11 @@ machines (and the earlier folders are gone), their published per-seed lines
 (``- seg, full, student from scratch, seed 0: test 83.58; val ...``) are still the measurement.
 This tool reads those lines, never the summary rows, and recomputes mean ± std per (task,
 regime, method) over the seeds found. The same seed given twice with the same test value (a
-run re-tabulated) counts once; with another value it is an error, as is mixing a ``--doubled``
-table (the convergence check) with protocol-schedule ones. Test values are those the lines
-print (two decimals), so a mean can differ from the runner's own, computed unrounded, in the
-last digit. The output lists every seed's line and the file it came from; the plot tool
-(``plot_label_efficiency.py --tables``) reads it like a runner table.
+run re-tabulated) counts once; with another value it is an error, as is mixing tables of
+different fine-tuning schedules (the protocol's, ``--doubled``, ``--schedule-factor N``). Test
+values are those the lines print (two decimals), so a mean can differ from the runner's own,
+computed unrounded, in the last digit. The output lists every seed's line and the file it
+came from; the plot tool (``plot_label_efficiency.py --tables``) reads it like a runner table.
 """
 import argparse
 import os.path as osp
@@ -30,8 +30,9 @@ from run_repfusion import METHODS, TASKS  # noqa: E402
 #: what tools/experiments.per_run_lines writes per run
 SEED_LINE = re.compile(r'^- (?P<task>[a-z]+), (?P<regime>[0-9a-z]+), (?P<label>.+), '
                        r'seed (?P<seed>\d+): test (?P<test>-?\d+(?:\.\d+)?); val (?P<val>.*)$')
-#: the sentence tools/run_repfusion.py writes under a ``--doubled`` table
-SCHEDULE = re.compile(r"^Fine-tuning schedule: twice the protocol's .*$", re.MULTILINE)
+#: the sentence tools/run_repfusion.py writes under a ``--doubled`` / ``--schedule-factor`` table
+SCHEDULE = re.compile(r"^Fine-tuning schedule: (?:twice|\d+ times) the protocol's .*$",
+                      re.MULTILINE)
 
 
 def read_runs(paths):
@@ -60,13 +61,13 @@ def read_runs(paths):
         if not found:
             raise ValueError(f'{path}: no per-seed lines of tools/run_repfusion.py '
                              '("- task, regime, backbone, seed N: test V; val ...")')
-        doubled = SCHEDULE.findall(text)
-        if len(set(doubled)) > 1:
-            raise ValueError(f'{path}: more than one --doubled schedule: {sorted(set(doubled))}')
-        schedules[path] = doubled[0] if doubled else None
+        longer = SCHEDULE.findall(text)
+        if len(set(longer)) > 1:
+            raise ValueError(f'{path}: more than one fine-tuning schedule: {sorted(set(longer))}')
+        schedules[path] = longer[0] if longer else None
     if len(set(schedules.values())) > 1:
-        raise ValueError('the tables have different fine-tuning schedules (protocol vs '
-                         f'--doubled): {schedules}')
+        raise ValueError('the tables have different fine-tuning schedules (None: the '
+                         f'protocol\'s): {schedules}')
     return runs, next(iter(schedules.values()))
 
 

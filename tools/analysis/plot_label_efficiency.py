@@ -12,10 +12,10 @@ tables it wrote (``results.md``, kept under ``docs/results/``).
 Every ``{task}_{regime}_{method}_seed{n}/test/test_metrics.json`` under the given folders is
 read once (folders reached through symlinks count once). A run counts only if its
 ``run_record.json`` carries the protocol's current options for its (task, regime)
-(``experiments.regime_options``): runs of an older schedule or of ``--doubled`` are listed as
-skipped, not mixed in. A table row gives its mean ± std directly (runs whose folders are gone
-still count); a (regime, method) given twice, by two tables or by a table and runs, is an
-error. Prints the table it plots.
+(``experiments.regime_options``): runs of an older or a longer schedule (``--doubled``) are
+listed as skipped, not mixed in. A table row gives its mean ± std directly (runs whose
+folders are gone still count); a (regime, method) given twice, by two tables or by a table
+and runs, is an error. Prints the table it plots.
 """
 import argparse
 import glob
@@ -83,25 +83,25 @@ def summarise(values, source):
 VALUE = re.compile(r'^(?P<mean>-?\d+(?:\.\d+)?)(?: ± (?P<std>\d+(?:\.\d+)?))?$')
 
 
-#: what tools/run_repfusion.py writes under a ``--doubled`` table
-DOUBLED = "twice the protocol's"
+#: what tools/run_repfusion.py writes under a ``--doubled`` / ``--schedule-factor`` table
+LONGER = re.compile(r"(?:twice|\d+ times) the protocol's")
 
 
 def read_tables(paths, task):
     """``{(regime, method): (mean, std, seeds, path)}`` from the rows of ``task`` in tables
     that ``tools/run_repfusion.py`` wrote (columns task | toolbox | labels | backbone |
     metric | value | seeds | ...). A row given again with the same mean, std and seeds (the
-    same runs re-tabulated, e.g. the scratch row next to each method's) is read once; a
-    ``--doubled`` table, unknown regimes or methods, or a row given twice with other values
-    raise."""
+    same runs re-tabulated, e.g. the scratch row next to each method's) is read once; a table
+    of a longer schedule (``--doubled``, ``--schedule-factor``), unknown regimes or methods,
+    or a row given twice with other values raise."""
     methods = {label: name for name, label in METHODS.items()}
     stats = {}
     for path in paths:
         with open(path) as f:
             text = f.read()
-        if DOUBLED in text:
-            raise ValueError(f'{path}: a --doubled table (the convergence check), not the '
-                             'protocol\'s schedule')
+        if LONGER.search(text):
+            raise ValueError(f'{path}: a table of a longer schedule (--doubled or '
+                             '--schedule-factor, a convergence check), not the protocol\'s')
         rows = [[c.strip() for c in line.strip().strip('|').split('|')]
                 for line in text.splitlines() if line.startswith('|')]
         if not rows or rows[0][:4] != ['task', 'toolbox', 'labels', 'backbone']:
