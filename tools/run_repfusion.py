@@ -42,6 +42,10 @@ from experiments import (PROTOCOL, REGIMES, ROOT, TABLE_ONLY_HELP, Job,  # noqa:
                          require_finished, run, run_jobs, train, train_and_test,
                          train_command, write_table)
 
+#: how the table of a longer fine-tuning schedule (``--schedule-factor``) names it; the merge
+#: and plot tools read tables by it
+LONGER_SCHEDULE = r"(?:twice|\d+ times) the protocol's"
+
 #: per task: the distillation config of its student (run once per seed and student)
 DISTILL = {
     'cls': 'configs/repfusion/repfusion-hint_ddpm-shapes32_vgg11-bn_1xb64-600it_shapes-32x32.py',

@@ -25,14 +25,13 @@ HERE = osp.dirname(osp.abspath(__file__))
 sys.path.insert(0, osp.dirname(osp.dirname(HERE)))
 sys.path.insert(0, osp.dirname(HERE))
 from experiments import markdown_table, mean_std  # noqa: E402
-from run_repfusion import METHODS, TASKS  # noqa: E402
+from run_repfusion import LONGER_SCHEDULE, METHODS, TASKS  # noqa: E402
 
 #: what tools/experiments.per_run_lines writes per run
 SEED_LINE = re.compile(r'^- (?P<task>[a-z]+), (?P<regime>[0-9a-z]+), (?P<label>.+), '
                        r'seed (?P<seed>\d+): test (?P<test>-?\d+(?:\.\d+)?); val (?P<val>.*)$')
 #: the sentence tools/run_repfusion.py writes under a ``--doubled`` / ``--schedule-factor`` table
-SCHEDULE = re.compile(r"^Fine-tuning schedule: (?:twice|\d+ times) the protocol's .*$",
-                      re.MULTILINE)
+SCHEDULE = re.compile(rf'^Fine-tuning schedule: {LONGER_SCHEDULE} .*$', re.MULTILINE)
 
 
 def read_runs(paths):

@@ -29,7 +29,7 @@ HERE = osp.dirname(osp.abspath(__file__))
 sys.path.insert(0, osp.dirname(osp.dirname(HERE)))
 sys.path.insert(0, osp.dirname(HERE))
 from experiments import REGIMES, in_points, regime_options  # noqa: E402
-from run_repfusion import METHODS, TASKS  # noqa: E402
+from run_repfusion import LONGER_SCHEDULE, METHODS, TASKS  # noqa: E402
 
 from mmdiffrep.datasets.shapes import CLASSES  # noqa: E402
 from mmdiffrep.utils.plotting import pyplot, save_figure  # noqa: E402
@@ -84,7 +84,7 @@ VALUE = re.compile(r'^(?P<mean>-?\d+(?:\.\d+)?)(?: ± (?P<std>\d+(?:\.\d+)?))?$'
 
 
 #: what tools/run_repfusion.py writes under a ``--doubled`` / ``--schedule-factor`` table
-LONGER = re.compile(r"(?:twice|\d+ times) the protocol's")
+LONGER = re.compile(LONGER_SCHEDULE)
 
 
 def read_tables(paths, task):
