@@ -795,3 +795,18 @@ def test_other_drivers_table_only_refuses_before_training(driver, tmp_path, monk
     with pytest.raises(SystemExit, match='--table-only trains nothing'):
         module.main(['--seeds', '0', '--work-dir', str(tmp_path), '--table-only'])
     assert trained == []
+
+
+def test_run_control_options_are_checked_alike_in_every_driver(capsys):
+    """The drivers' shared --reuse / --table-only / --jobs: --table-only implies --reuse, and a
+    --jobs below 1 is a usage error naming the value, in each driver that runs jobs."""
+    parser = argparse.ArgumentParser()
+    experiments.add_run_control_args(parser)
+    assert not hasattr(parser.parse_args([]), 'jobs')  # only where a driver asks for it
+    args = experiments.parse_run_control_args(parser, ['--table-only'])
+    assert args.reuse and args.table_only
+    assert not experiments.parse_run_control_args(parser, []).reuse
+    for driver in ('run_baselines', 'run_repfusion'):
+        with pytest.raises(SystemExit):
+            __import__(driver).main(['--jobs', '-1'])
+        assert '--jobs must be >= 1, got -1' in capsys.readouterr().err

@@ -234,6 +234,31 @@ TABLE_ONLY_HELP = ('tabulate finished runs only (as --reuse, checking each run\'
                    'anything starts')
 
 
+def add_run_control_args(parser: argparse.ArgumentParser,
+                         jobs_help: Optional[str] = None) -> None:
+    """Add the options every driver shares: ``--reuse``, ``--table-only`` and, for a driver
+    that can run trainings side by side, ``--jobs`` (``jobs_help`` says which ones). Parse
+    with :func:`parse_run_control_args`, which checks them."""
+    parser.add_argument('--reuse', action='store_true',
+                        help='reuse finished runs of the same config, seed, options and '
+                        'inputs; resume interrupted ones')
+    parser.add_argument('--table-only', action='store_true', help=TABLE_ONLY_HELP)
+    if jobs_help is not None:
+        parser.add_argument('--jobs', type=int, default=1, help=jobs_help)
+
+
+def parse_run_control_args(parser: argparse.ArgumentParser,
+                           argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
+    """``parser.parse_args(argv)`` plus the checks of :func:`add_run_control_args`' options:
+    ``--jobs`` must be >= 1 (a usage error naming the value), and ``--table-only`` implies
+    ``--reuse`` (it tabulates the reused runs)."""
+    args = parser.parse_args(argv)
+    if getattr(args, 'jobs', 1) < 1:
+        parser.error(f'--jobs must be >= 1, got {args.jobs}')
+    args.reuse = args.reuse or args.table_only
+    return args
+
+
 def require_finished(work_dirs: Sequence[str], flag: str = '--table-only') -> None:
     """The drivers' read-only table mode: raise, naming every one, if any training in
     ``work_dirs`` has not finished (:func:`training_state`), so that a table invocation never

@@ -18,9 +18,10 @@ import sys
 from functools import partial
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-from experiments import (ROOT, TABLE_ONLY_HELP, Job, in_points,  # noqa: E402
-                         markdown_table, mean_std, per_run_lines, require_finished, run_jobs,
-                         train_and_test, train_command, write_table)
+from experiments import (ROOT, Job, add_run_control_args, in_points,  # noqa: E402
+                         markdown_table, mean_std, parse_run_control_args, per_run_lines,
+                         require_finished, run_jobs, train_and_test, train_command,
+                         write_table)
 
 BASELINES = {
     'cls': ('mmpretrain', 'configs/baselines/cls_vgg11-bn_1xb64-30e_shapes-32x32.py',
@@ -49,17 +50,9 @@ def main(argv=None):
     parser.add_argument('--work-dir', default='work_dirs/baselines')
     parser.add_argument('--doubled', action='store_true',
                         help='also train with twice the schedule (the convergence check)')
-    parser.add_argument('--reuse', action='store_true',
-                        help='reuse finished runs of the same config, seed, options and '
-                        'inputs; resume interrupted ones')
-    parser.add_argument('--table-only', action='store_true', help=TABLE_ONLY_HELP)
-    parser.add_argument('--jobs', type=int, default=1,
-                        help='runs at a time; with more than one, each run\'s output goes to '
-                        '{its work dir}/output.log')
-    args = parser.parse_args(argv)
-    if args.jobs < 1:
-        parser.error(f'--jobs must be >= 1, got {args.jobs}')
-    args.reuse = args.reuse or args.table_only
+    add_run_control_args(parser, jobs_help='runs at a time; with more than one, each run\'s '
+                         'output goes to {its work dir}/output.log')
+    args = parse_run_control_args(parser, argv)
 
     jobs, commands, works = [], [], {}  # works: job key -> its work dir
     for key in args.only:

@@ -22,9 +22,9 @@ import time
 import numpy as np
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-from experiments import (ROOT, TABLE_ONLY_HELP, last_checkpoint,  # noqa: E402
-                         markdown_table, mean_std, require_finished, run, train,
-                         train_and_test, train_command, write_table)
+from experiments import (ROOT, add_run_control_args, last_checkpoint,  # noqa: E402
+                         markdown_table, mean_std, parse_run_control_args, require_finished,
+                         run, train, train_and_test, train_command, write_table)
 
 CONFIGS = 'configs/drl'
 METHODS = {  # name: (config, table label)
@@ -95,12 +95,8 @@ def main(argv=None):
     parser.add_argument('--no-finetune', dest='finetune', action='store_false',
                         help='skip the 10%%-label fine-tuning runs')
     parser.add_argument('--work-dir', default='work_dirs/drl_shapes')
-    parser.add_argument('--reuse', action='store_true',
-                        help='reuse finished runs of the same config, seed, options and '
-                        'inputs; resume interrupted ones')
-    parser.add_argument('--table-only', action='store_true', help=TABLE_ONLY_HELP)
-    args = parser.parse_args(argv)
-    args.reuse = args.reuse or args.table_only
+    add_run_control_args(parser)
+    args = parse_run_control_args(parser, argv)
     if args.table_only:
         names = list(args.methods) + ([f'finetune_{init}' for init in FINETUNE]
                                       if 'drl' in args.methods and args.finetune else [])

@@ -36,11 +36,11 @@ import time
 from functools import partial
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-from experiments import (PROTOCOL, REGIMES, ROOT, TABLE_ONLY_HELP, Job,  # noqa: E402
+from experiments import (PROTOCOL, REGIMES, ROOT, Job, add_run_control_args,  # noqa: E402
                          check_reuse, in_points, last_checkpoint, markdown_table, mean_std,
-                         per_run_lines, recorded_minutes, regime_options, regime_sizes,
-                         require_finished, run, run_jobs, train, train_and_test,
-                         train_command, write_table)
+                         parse_run_control_args, per_run_lines, recorded_minutes,
+                         regime_options, regime_sizes, require_finished, run, run_jobs, train,
+                         train_and_test, train_command, write_table)
 
 #: how the table of a longer fine-tuning schedule (``--schedule-factor``) names it; the merge
 #: and plot tools read tables by it
@@ -123,27 +123,20 @@ def main(argv=None):
     parser.add_argument('--distill-options', nargs='*', default=[],
                         help='extra --cfg-options for the distillation run')
     parser.add_argument('--work-dir', default='work_dirs/repfusion_shapes')
-    parser.add_argument('--reuse', action='store_true',
-                        help='reuse finished runs of the same config, seed, options and '
-                        'inputs; resume interrupted ones')
-    parser.add_argument('--table-only', action='store_true', help=TABLE_ONLY_HELP)
     parser.add_argument('--schedule-factor', type=int, default=1, metavar='N',
                         help='fine-tune with N times the protocol\'s schedule (the convergence '
                         'checks); work dirs end in -Nx')
     parser.add_argument('--doubled', action='store_true',
                         help='the same as --schedule-factor 2')
-    parser.add_argument('--jobs', type=int, default=1,
-                        help='runs at a time (those that do not wait on a pre-training); with '
-                        'more than one, each run\'s output goes to {its work dir}/output.log')
-    args = parser.parse_args(argv)
-    if args.jobs < 1:
-        parser.error(f'--jobs must be >= 1, got {args.jobs}')
+    add_run_control_args(parser, jobs_help='runs at a time (those that do not wait on a '
+                         'pre-training); with more than one, each run\'s output goes to '
+                         '{its work dir}/output.log')
+    args = parse_run_control_args(parser, argv)
     if args.schedule_factor < 1:
         parser.error(f'--schedule-factor must be >= 1, got {args.schedule_factor}')
     if args.doubled and args.schedule_factor not in (1, 2):
         parser.error(f'--doubled is --schedule-factor 2, not {args.schedule_factor}')
     factor = 2 if args.doubled else args.schedule_factor
-    args.reuse = args.reuse or args.table_only
 
     start = time.time()
     distill = {task: args.distill_config or DISTILL[task] for task in args.tasks}
